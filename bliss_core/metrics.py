@@ -1,0 +1,70 @@
+"""Detection metrics with anomalies as the positive class (plain functions over sklearn)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class MetricError(ValueError):
+    """The labels make a metric undefined (e.g. no anomalies in the test set)."""
+
+
+def _check(is_anomaly: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    y = np.asarray(is_anomaly, dtype=bool)
+    s = np.asarray(scores, dtype=np.float64)
+    if y.shape != s.shape or y.ndim != 1:
+        raise MetricError(f"labels and scores must be 1-D and equally long, got {y.shape} and {s.shape}.")
+    n_anom = int(y.sum())
+    if n_anom == 0:
+        raise MetricError("the test set has no anomalies, so AUROC is undefined; choose fewer normal classes.")
+    if n_anom == y.size:
+        raise MetricError("the test set has no normal images, so AUROC is undefined; choose a normal class that has test images.")
+    if not np.all(np.isfinite(s)):
+        raise MetricError("scores contain NaN or infinite values.")
+    return y, s
+
+
+def auroc(is_anomaly: np.ndarray, scores: np.ndarray) -> float:
+    """Area under the ROC curve; 1.0 means every anomaly scores above every normal image."""
+    from sklearn.metrics import roc_auc_score
+
+    y, s = _check(is_anomaly, scores)
+    return float(roc_auc_score(y, s))
+
+
+def aupr(is_anomaly: np.ndarray, scores: np.ndarray) -> float:
+    """Average precision with anomalies positive."""
+    from sklearn.metrics import average_precision_score
+
+    y, s = _check(is_anomaly, scores)
+    return float(average_precision_score(y, s))
+
+
+def fpr_at_tpr(is_anomaly: np.ndarray, scores: np.ndarray, tpr: float = 0.95) -> float:
+    """Fraction of normal images flagged when the threshold catches ``tpr`` of the anomalies."""
+    from sklearn.metrics import roc_curve
+
+    y, s = _check(is_anomaly, scores)
+    fpr, tpr_curve, _ = roc_curve(y, s)
+    return float(fpr[np.searchsorted(tpr_curve, tpr, side="left")])
+
+
+def detection_metrics(is_anomaly: np.ndarray, scores: np.ndarray) -> dict[str, float]:
+    """AUROC, AUPR and FPR at 95% TPR from one ROC curve (one sort for ROC, one for AP)."""
+    from sklearn.metrics import auc, average_precision_score, roc_curve
+
+    y, s = _check(is_anomaly, scores)
+    fpr, tpr, _ = roc_curve(y, s)
+    return {
+        "auroc": float(auc(fpr, tpr)),
+        "aupr": float(average_precision_score(y, s)),
+        "fpr95": float(fpr[np.searchsorted(tpr, 0.95, side="left")]),
+    }
+
+
+def roc_points(is_anomaly: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(fpr, tpr, thresholds) of the ROC curve, for plotting."""
+    from sklearn.metrics import roc_curve
+
+    y, s = _check(is_anomaly, scores)
+    return roc_curve(y, s)

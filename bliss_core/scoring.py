@@ -1,0 +1,391 @@
+"""BLISS and baseline anomaly scorers with a fit-then-score contract.
+
+Every scorer follows the scikit-learn / PyOD shape::
+
+    scorer = BlissScorer(lam=0.5, topk=10).fit(ref_emb, ref_labels, class_text_emb, dict_text_emb)
+    scores = scorer.decision_function(test_emb)      # higher = more anomalous
+
+``fit`` learns per-class statistics from the normal reference images (the classes present in
+``ref_labels`` are the normal classes). ``precompute(X)`` does all the work on a test set that
+does not depend on the score's knobs and returns an object whose ``scores(lam, topk, classes)``
+is cheap: that is what ablation grids and the app's sliders call. ``classes`` picks a subset of
+the fitted normal classes, so one fit on the union of several splits serves them all.
+
+All embeddings are assumed L2-normalised (bundles are normalised on load; ``fit`` and
+``precompute`` normalise their inputs again, which is cheap and makes scores scale-invariant).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+EPS = 1e-8
+
+
+class ScoringError(ValueError):
+    """A scoring request that cannot be honoured (bad K, unknown class, ...). One sentence."""
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim == 1:
+        x = x[None, :]
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    if np.any(norms <= 0) or not np.all(np.isfinite(norms)):
+        raise ScoringError("an embedding has zero length or non-finite values and cannot be scored.")
+    return x / norms
+
+
+def check_lambda(lam: float) -> float:
+    lam = float(lam)
+    if not np.isfinite(lam) or lam < 0:
+        raise ScoringError(f"lambda must be a finite number >= 0, got {lam}.")
+    return lam
+
+
+def check_topk(topk: int, n_entries: int) -> int:
+    if int(topk) != topk or topk < 1:
+        raise ScoringError(f"K must be a whole number >= 1, got {topk}.")
+    if topk > n_entries:
+        raise ScoringError(f"K={int(topk)} is larger than the dictionary, which has {n_entries} entries.")
+    return int(topk)
+
+
+class _ClassSubsetMixin:
+    classes_: np.ndarray
+
+    def _positions(self, classes: Sequence[int] | None) -> np.ndarray:
+        """Column positions of ``classes`` among the fitted classes (all when None)."""
+        if classes is None:
+            return np.arange(len(self.classes_))
+        classes = [int(c) for c in classes]
+        if len(classes) == 0:
+            raise ScoringError("choose at least one normal class.")
+        lookup = {int(c): i for i, c in enumerate(self.classes_)}
+        missing = [c for c in classes if c not in lookup]
+        if missing:
+            raise ScoringError(
+                f"class {missing[0]} has no fitted normal reference images (fitted classes: {sorted(lookup)})."
+            )
+        return np.array([lookup[c] for c in classes], dtype=np.int64)
+
+
+class BaseScorer(_ClassSubsetMixin):
+    """Shared fit plumbing. Subclasses implement ``precompute``; higher score = more anomalous."""
+
+    name = "base"
+
+    def fit(
+        self,
+        ref_emb: np.ndarray,
+        ref_labels: np.ndarray,
+        class_text_emb: np.ndarray,
+        dict_text_emb: np.ndarray | None = None,
+    ) -> "BaseScorer":
+        raise NotImplementedError
+
+    def fit_bundle(self, bundle, normal: Sequence[int]) -> "BaseScorer":
+        """Fit on the bundle's training images of the ``normal`` classes."""
+        normal = [int(c) for c in normal]
+        n_classes = len(bundle.class_names)
+        for c in normal:
+            if not 0 <= c < n_classes:
+                raise ScoringError(f"normal class {c} does not exist; the bundle has classes 0..{n_classes - 1}.")
+        mask = bundle.image_is_train & np.isin(bundle.image_label, normal)
+        return self.fit(
+            bundle.image_emb[mask], bundle.image_label[mask], bundle.class_text_emb, bundle.dict_text_emb
+        )
+
+    def precompute(self, X: np.ndarray, max_topk: int | None = None):
+        raise NotImplementedError
+
+    def decision_function(self, X: np.ndarray, classes: Sequence[int] | None = None) -> np.ndarray:
+        """Anomaly score of each row of ``X`` (higher = more anomalous)."""
+        return self.precompute(X).scores(classes=classes)
+
+
+def _fitted_classes(ref_labels: np.ndarray, n_ref: int) -> np.ndarray:
+    labels = np.asarray(ref_labels, dtype=np.int64)
+    if labels.shape != (n_ref,):
+        raise ScoringError(f"ref_labels must have one label per reference image ({n_ref}), got {labels.shape}.")
+    if n_ref == 0:
+        raise ScoringError("no normal reference images to fit on.")
+    return np.unique(labels)
+
+
+# ------------------------------------------------------------------------------------------
+# BLISS
+# ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class BlissPrecomputed:
+    """Everything about a test set that does not depend on lambda, K or the class subset.
+
+    ``internal``: [N, C] internal scores for each fitted class.
+    ``ext_cumsum``: [C, N, Kmax] running sums over the top-K dictionary entries (sorted by
+    similarity) of the z-scored similarities, so external(K) = ext_cumsum[..., K-1] / K.
+    """
+
+    internal: np.ndarray
+    ext_cumsum: np.ndarray
+    topk_idx: np.ndarray
+    topk_sim: np.ndarray
+    n_dict: int
+    scorer: "BlissScorer"
+
+    @property
+    def max_topk(self) -> int:
+        return int(self.topk_idx.shape[1])
+
+    def _check(self, lam: float, topk: int) -> tuple[float, int]:
+        lam = check_lambda(lam)
+        topk = check_topk(topk, self.n_dict)
+        if topk > self.max_topk:
+            raise ScoringError(f"K={topk} exceeds the K={self.max_topk} this test set was prepared for.")
+        return lam, topk
+
+    def external(self, topk: int, classes: Sequence[int] | None = None) -> np.ndarray:
+        """[N, len(classes)] external scores."""
+        _, topk = self._check(0.0, topk)
+        pos = self.scorer._positions(classes)
+        return self.ext_cumsum[pos, :, topk - 1].T / topk
+
+    def per_class(self, lam: float, topk: int, classes: Sequence[int] | None = None) -> np.ndarray:
+        """[N, len(classes)] BLISS score for each normal class."""
+        lam, topk = self._check(lam, topk)
+        pos = self.scorer._positions(classes)
+        out = self.internal[:, pos]
+        if lam:
+            out = out + (lam / topk) * self.ext_cumsum[pos, :, topk - 1].T
+        return out
+
+    def scores(self, lam: float | None = None, topk: int | None = None, classes: Sequence[int] | None = None) -> np.ndarray:
+        """BLISS anomaly score: min over the normal classes of internal + lam * external."""
+        lam = self.scorer.lam if lam is None else lam
+        topk = self.scorer.topk if topk is None else topk
+        return self.per_class(lam, topk, classes).min(axis=1)
+
+    def components(self, lam: float | None = None, topk: int | None = None, classes: Sequence[int] | None = None) -> dict[str, np.ndarray]:
+        """Score, and the internal/external parts and class index of the minimising class."""
+        lam = self.scorer.lam if lam is None else lam
+        topk = self.scorer.topk if topk is None else topk
+        per = self.per_class(lam, topk, classes)
+        pos = self.scorer._positions(classes)
+        arg = per.argmin(axis=1)
+        rows = np.arange(per.shape[0])
+        ext = self.ext_cumsum[pos, :, topk - 1].T / topk
+        return {
+            "score": per[rows, arg],
+            "internal": self.internal[:, pos][rows, arg],
+            "external": ext[rows, arg],
+            "nearest_class": self.scorer.classes_[pos][arg],
+        }
+
+
+class BlissScorer(BaseScorer):
+    """Bias-corrected language-image similarity scoring (BLISS).
+
+    For normal class c with reference images R_c and label embedding t_c::
+
+        internal_c(x) = -(s(x, t_c) - mean_R s(r, t_c)) / (std_R s(r, t_c) + eps)
+        external_c(x) = mean over the K dictionary entries d_j nearest to x of
+                        (s(x, d_j) - mean_R s(r, d_j)) / (std_R s(r, d_j) + eps)
+        score(x)      = min_c internal_c(x) + lam * external_c(x)
+
+    The per-entry mean over R_c is ``d_j . mean(R_c)`` and the variance is ``d_j^T Cov(R_c) d_j``,
+    so fitting costs one D x D covariance per class instead of an |R_c| x M product.
+    """
+
+    name = "bliss"
+
+    def __init__(self, lam: float = 0.5, topk: int = 10, eps: float = EPS):
+        self.lam = check_lambda(lam)
+        if int(topk) != topk or topk < 1:
+            raise ScoringError(f"K must be a whole number >= 1, got {topk}.")
+        self.topk = int(topk)
+        self.eps = eps
+
+    def fit(self, ref_emb, ref_labels, class_text_emb, dict_text_emb=None) -> "BlissScorer":
+        if dict_text_emb is None:
+            raise ScoringError("BLISS needs dictionary text embeddings.")
+        ref = _unit(ref_emb)
+        classes = _fitted_classes(ref_labels, ref.shape[0])
+        labels = np.asarray(ref_labels, dtype=np.int64)
+        class_text = _unit(class_text_emb)
+        dict_text = _unit(dict_text_emb)
+        if class_text.shape[1] != ref.shape[1] or dict_text.shape[1] != ref.shape[1]:
+            raise ScoringError("image and text embeddings have different dimensions.")
+        if classes.max() >= class_text.shape[0]:
+            raise ScoringError(f"normal class {int(classes.max())} has no label embedding.")
+        dict64 = dict_text.astype(np.float64)
+        n_c, m = len(classes), dict_text.shape[0]
+        self.mu_ = np.empty(n_c)
+        self.sd_ = np.empty(n_c)
+        self.dict_mu_ = np.empty((n_c, m))
+        self.dict_sd_ = np.empty((n_c, m))
+        for i, c in enumerate(classes):
+            r = ref[labels == c].astype(np.float64)
+            s = r @ class_text[c].astype(np.float64)
+            self.mu_[i] = s.mean()
+            self.sd_[i] = s.std() + self.eps
+            mean = r.mean(axis=0)
+            centred = r - mean
+            cov = centred.T @ centred / r.shape[0]
+            self.dict_mu_[i] = dict64 @ mean
+            var = np.einsum("md,md->m", dict64 @ cov, dict64)
+            self.dict_sd_[i] = np.sqrt(np.maximum(var, 0.0)) + self.eps
+        self.classes_ = classes
+        self.class_text_ = class_text[classes]
+        self.dict_text_ = dict_text
+        self.n_ref_ = np.array([(labels == c).sum() for c in classes])
+        return self
+
+    def precompute(self, X: np.ndarray, max_topk: int | None = None) -> BlissPrecomputed:
+        """Similarities, top-K dictionary entries and running z-score sums for test images ``X``."""
+        X = _unit(X)
+        m = self.dict_text_.shape[0]
+        kmax = check_topk(self.topk if max_topk is None else max_topk, m)
+        internal = -((X @ self.class_text_.T) - self.mu_[None, :]) / self.sd_[None, :]
+        sims = X @ self.dict_text_.T
+        if kmax < m:
+            part = np.argpartition(-sims, kmax - 1, axis=1)[:, :kmax]
+        else:
+            part = np.broadcast_to(np.arange(m), sims.shape).copy()
+        part_sims = np.take_along_axis(sims, part, axis=1)
+        order = np.argsort(-part_sims, axis=1, kind="stable")
+        topk_idx = np.take_along_axis(part, order, axis=1)
+        topk_sim = np.take_along_axis(part_sims, order, axis=1).astype(np.float64)
+        del sims
+        z = (topk_sim[None, :, :] - self.dict_mu_[:, topk_idx]) / self.dict_sd_[:, topk_idx]
+        ext_cumsum = np.cumsum(z, axis=2)
+        return BlissPrecomputed(
+            internal=internal.astype(np.float64),
+            ext_cumsum=ext_cumsum,
+            topk_idx=topk_idx,
+            topk_sim=topk_sim,
+            n_dict=m,
+            scorer=self,
+        )
+
+
+# ------------------------------------------------------------------------------------------
+# Baselines
+# ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class FixedPrecomputed:
+    """Precomputed per-class quantities of a baseline; lambda and K are ignored."""
+
+    per_class_values: np.ndarray  # [N, C] or [C, N, k] depending on the scorer
+    reduce: object
+    scorer: BaseScorer
+
+    def scores(self, lam: float | None = None, topk: int | None = None, classes: Sequence[int] | None = None) -> np.ndarray:
+        return self.reduce(self.per_class_values, self.scorer._positions(classes))
+
+
+class MaxSimScorer(BaseScorer):
+    """Plain CLIP zero-shot score: minus the highest similarity to any normal label."""
+
+    name = "maxsim"
+
+    def fit(self, ref_emb, ref_labels, class_text_emb, dict_text_emb=None) -> "MaxSimScorer":
+        self.classes_ = _fitted_classes(ref_labels, len(ref_labels))
+        self.class_text_ = _unit(class_text_emb)[self.classes_]
+        return self
+
+    def precompute(self, X, max_topk=None) -> FixedPrecomputed:
+        sims = (_unit(X) @ self.class_text_.T).astype(np.float64)
+        return FixedPrecomputed(sims, lambda v, pos: -v[:, pos].max(axis=1), self)
+
+
+class MCMScorer(BaseScorer):
+    """Maximum concept matching: minus the largest softmax over normal-label similarities.
+
+    Undefined for a single normal class (the softmax is always 1), so that is refused.
+    """
+
+    name = "mcm"
+
+    def __init__(self, temperature: float = 1.0):
+        if not temperature > 0:
+            raise ScoringError("the MCM temperature must be positive.")
+        self.temperature = float(temperature)
+
+    def fit(self, ref_emb, ref_labels, class_text_emb, dict_text_emb=None) -> "MCMScorer":
+        self.classes_ = _fitted_classes(ref_labels, len(ref_labels))
+        self.class_text_ = _unit(class_text_emb)[self.classes_]
+        return self
+
+    def precompute(self, X, max_topk=None) -> FixedPrecomputed:
+        sims = (_unit(X) @ self.class_text_.T).astype(np.float64) / self.temperature
+
+        def reduce(v, pos):
+            if len(pos) < 2:
+                raise ScoringError("MCM needs at least two normal classes: with one, its softmax is always 1.")
+            z = v[:, pos]
+            z = z - z.max(axis=1, keepdims=True)
+            p = np.exp(z)
+            return -(p.max(axis=1) / p.sum(axis=1))
+
+        return FixedPrecomputed(sims, reduce, self)
+
+
+class KNNScorer(BaseScorer):
+    """Mean cosine distance to the ``k`` nearest normal reference images (image-only baseline)."""
+
+    name = "knn"
+
+    def __init__(self, k: int = 5, chunk: int = 2048):
+        if int(k) != k or k < 1:
+            raise ScoringError(f"k must be a whole number >= 1, got {k}.")
+        self.k = int(k)
+        self.chunk = chunk
+
+    def fit(self, ref_emb, ref_labels, class_text_emb=None, dict_text_emb=None) -> "KNNScorer":
+        ref = _unit(ref_emb)
+        self.classes_ = _fitted_classes(ref_labels, ref.shape[0])
+        labels = np.asarray(ref_labels)
+        self.refs_ = [ref[labels == c] for c in self.classes_]
+        return self
+
+    def precompute(self, X, max_topk=None) -> FixedPrecomputed:
+        X = _unit(X)
+        k = self.k
+        # Per class: the k largest similarities of each test image, so any union of classes
+        # can be answered by merging these lists.
+        best = np.full((len(self.refs_), X.shape[0], k), -np.inf)
+        for ci, r in enumerate(self.refs_):
+            kk = min(k, r.shape[0])
+            for start in range(0, X.shape[0], self.chunk):
+                sims = X[start : start + self.chunk] @ r.T
+                if kk < r.shape[0]:
+                    sims = np.partition(sims, r.shape[0] - kk, axis=1)[:, -kk:]
+                best[ci, start : start + self.chunk, :kk] = sims
+
+        def reduce(v, pos):
+            merged = np.concatenate(list(v[pos]), axis=1)
+            kk = min(k, int(np.isfinite(merged[0]).sum()))
+            top = np.partition(merged, merged.shape[1] - kk, axis=1)[:, -kk:]
+            return (1.0 - top).mean(axis=1)
+
+        return FixedPrecomputed(best, reduce, self)
+
+
+SCORERS = {"bliss": BlissScorer, "maxsim": MaxSimScorer, "knn": KNNScorer, "mcm": MCMScorer}
+
+
+def make_scorer(method: str, **kwargs) -> BaseScorer:
+    """Build a scorer by name: ``bliss``, ``maxsim``, ``knn`` or ``mcm``."""
+    try:
+        cls = SCORERS[method]
+    except KeyError:
+        raise ScoringError(f"unknown method {method!r}; choose one of {', '.join(SCORERS)}.") from None
+    if cls is BlissScorer:
+        return cls(**kwargs)
+    return cls(**{k: v for k, v in kwargs.items() if k not in ("lam", "topk")})
