@@ -214,8 +214,8 @@ def load_bundle(path: str | os.PathLike | Any) -> Bundle:
     ``path`` may be a path or a binary file object (an upload). Pickled objects are never
     loaded.
     """
-    where = str(getattr(path, "name", path))
     if isinstance(path, (str, os.PathLike)):
+        where = str(path)
         p = Path(path)
         if not p.exists():
             raise BundleError(f"{p}: no such bundle file.")
@@ -224,6 +224,7 @@ def load_bundle(path: str | os.PathLike | Any) -> Bundle:
         _check_npz_members(p)
         source: Any = p
     else:
+        where = str(getattr(path, "name", "uploaded bundle"))
         source = path
     try:
         with np.load(source, allow_pickle=False) as npz:
