@@ -1,0 +1,184 @@
+"""bliss-lab: see, measure and correct the text clustering effect of CLIP-like models.
+
+Run with ``streamlit run app.py``. This file is the frame of every page (page config, session
+defaults, navigation) and holds the home/setup page. It never imports torch; the model code is
+imported only when the user chooses a real or untrained model.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import streamlit as st
+
+from bliss_core import app_state as S
+
+logging.basicConfig(level=os.environ.get("BLISS_LOG_LEVEL", "INFO"),
+                    format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+st.set_page_config(page_title="bliss-lab", page_icon="assets/logo.svg", layout="wide",
+                   initial_sidebar_state="expanded")
+S.init_session()
+
+SOURCE_LABELS = {
+    "simulation": "🧪 Simulation (teaching mode, always works offline)",
+    "bundle": "📦 Embedding bundle (.npz)",
+    "model": "🧠 Real model (open_clip) on images",
+}
+
+
+def _source_choice_default() -> str:
+    kind = st.session_state["source"].get("kind", "simulation")
+    return {"bundle_file": "bundle", "bundle_upload": "bundle", "model": "model"}.get(kind, "simulation")
+
+
+def _simulation_controls() -> None:
+    st.markdown("**Simulation knobs** — the planted effect shows immediately with the defaults.")
+    c1, c2 = st.columns(2)
+    c1.slider("Text bias (strength of the text clustering effect)", 0.0, 3.0, step=0.1, key="sim_text_bias",
+              help="How much the images' 'text-likeness' varies. 0 removes the bias BLISS corrects.")
+    c2.slider("Modality gap", 0.0, 4.0, step=0.1, key="sim_modality_gap",
+              help="How far the tight text cluster sits from the images.")
+    c1.slider("Class signal", 0.1, 2.0, step=0.1, key="sim_class_signal",
+              help="How strongly images and labels carry their class.")
+    c2.slider("Noise", 0.2, 3.0, step=0.1, key="sim_noise")
+    c1.number_input("Test images per class", 20, 1000, step=20, key="sim_test_per_class")
+    c2.number_input("Random seed", 0, 10_000, step=1, key="sim_seed")
+    st.session_state["source"] = {"kind": "simulation"}
+
+
+def _bundle_controls() -> None:
+    env_path = os.environ.get("BLISS_BUNDLE", "").strip()
+    options = []
+    if env_path:
+        options.append("env")
+    options.append("upload")
+    labels = {"env": f"File from BLISS_BUNDLE: {env_path}", "upload": "Upload a bundle (.npz)"}
+    default = "upload" if st.session_state["source"].get("kind") == "bundle_upload" or not env_path else "env"
+    which = st.radio("Bundle", options, format_func=labels.get, index=options.index(default), horizontal=True,
+                     label_visibility="collapsed")
+    if which == "env":
+        st.session_state["source"] = {"kind": "bundle_file", "path": env_path}
+        return
+    st.caption(f"A bundle is written by `bliss embed` (any machine, any GPU). Limit {S.MAX_UPLOAD_MB:g} MB.")
+    up = st.file_uploader("Bundle file", type=["npz"], accept_multiple_files=False, key="bundle_upload")
+    if up is not None:
+        pairs, msgs = S.check_uploads([up])
+        for m in msgs:
+            st.error(m)
+        if pairs:
+            name, data = pairs[0]
+            sha = S.content_sha(data)
+            if st.session_state["source"].get("sha") != sha:
+                try:
+                    st.session_state["uploaded_bundle"] = S.load_bundle_upload(name, data)
+                    st.session_state["source"] = {"kind": "bundle_upload", "sha": sha, "name": name}
+                except S.AppError as exc:
+                    st.error(str(exc))
+    elif st.session_state.get("uploaded_bundle") is not None:
+        st.session_state["source"] = {"kind": "bundle_upload", **{k: v for k, v in st.session_state["source"].items()
+                                                                   if k in ("sha", "name")}}
+    if st.session_state["source"].get("kind") != "bundle_upload" and st.session_state.get("uploaded_bundle") is None:
+        st.info("Upload a bundle to use it; until then the pages show the simulation.")
+        st.session_state["source"] = {"kind": "simulation"}
+
+
+def _model_controls() -> None:
+    from bliss_core import app_models as M
+
+    M.model_controls()
+
+
+def home() -> None:
+    st.title("bliss-lab")
+    st.caption(
+        "CLIP-like models put all text in one tight cluster, far from the images: the *text clustering effect*. "
+        "An image's similarity to any text — its normal label included — is then shifted by how 'text-like' the "
+        "image is in general. **BLISS** corrects that shift: it adds λ × (how much more similar the image is to its "
+        "K nearest dictionary words than normal images are) to the usual z-scored label similarity. "
+        "Choose a data source and normal classes here, then explore the pages in the sidebar."
+    )
+    try:
+        st.subheader("1 · Data source")
+        choices = list(SOURCE_LABELS)
+        choice = st.radio("Data source", choices, format_func=SOURCE_LABELS.get,
+                          index=choices.index(_source_choice_default()), horizontal=True,
+                          label_visibility="collapsed", key="source_choice")
+        with st.container(border=True):
+            if choice == "simulation":
+                _simulation_controls()
+            elif choice == "bundle":
+                _bundle_controls()
+            else:
+                _model_controls()
+
+        cur = S.current()
+        S.source_banner(cur)
+        b = cur.bundle
+
+        st.subheader("2 · Normal classes")
+        normal = S.normal_classes(cur)
+        sel = st.multiselect(
+            "Normal classes (everything else in the test set is an anomaly)", b.class_names, key="normal_sel",
+            help="Pick from the dataset's classes. Free-text labels need a text encoder: with a real or untrained "
+                 "model you can rewrite the label text on the Label what-if page.")
+        normal = S.set_normal(cur, sel)
+        if not normal:
+            st.warning("Choose at least one normal class.")
+        elif len(normal) == len(b.class_names):
+            st.warning("Every class is normal, so the test set has no anomalies and AUROC is undefined. "
+                       "Leave at least one class out.")
+
+        st.subheader("3 · Prompt and dictionary")
+        meta = b.meta
+        c1, c2 = st.columns(2)
+        c1.text_input("Prompt template", value=str(meta.get("prompt", "This is a photo of a {}")), disabled=True,
+                      help="Fixed by the embeddings; with a real model set it before embedding, or try other "
+                           "wordings on the Label what-if page.")
+        c2.text_input("Dictionary", value=f"{meta.get('dictionary', 'simulated concepts' if b.is_simulation else 'unknown')}"
+                      f" — {len(b.dict_names)} entries", disabled=True)
+
+        st.subheader("4 · What is loaded")
+        st.code(b.describe(), language=None)
+        from bliss_core.diagnostics import bundle_clustering_stats
+
+        stats = bundle_clustering_stats(b)
+        m1, m2, m3, m4 = st.columns(4)
+        m1.metric("text ↔ text similarity", f"{stats['text_text']:.3f}", help="Mean cosine between text embeddings.")
+        m2.metric("image ↔ image similarity", f"{stats['image_image']:.3f}")
+        m3.metric("image ↔ text similarity", f"{stats['image_text']:.3f}")
+        m4.metric("modality gap", f"{stats['modality_gap']:.3f}", help="|mean image − mean text|")
+        st.caption("Images are far less similar to any text than texts are to each other: the texts form their own "
+                   "cluster away from the images — the text clustering effect. Next: **Embedding space** to see it, **BLISS scoring** to correct it.")
+        S.sync_query_params()
+    except S.AppError as exc:
+        st.error(str(exc))
+    except Exception:
+        logging.getLogger("bliss.app").exception("home page failed")
+        st.error("Something went wrong on this page. The details are in the server log; try other settings.")
+
+
+PAGES = [
+    st.Page(home, title="Home & setup", icon="🏠", default=True, url_path="home"),
+    st.Page("pages/1_Embedding_space.py", title="Embedding space", icon="🗺️", url_path="embedding_space"),
+    st.Page("pages/2_Dictionary_similarity.py", title="Dictionary similarity", icon="📊", url_path="dictionary_similarity"),
+    st.Page("pages/3_BLISS_scoring.py", title="BLISS scoring", icon="🎚️", url_path="bliss_scoring"),
+    st.Page("pages/4_Label_what_if.py", title="Label what-if", icon="🔀", url_path="label_what_if"),
+]
+
+with st.sidebar:
+    st.image("assets/logo.svg", width=56)
+    st.markdown("**bliss-lab** — bias-corrected language-image similarity")
+    try:
+        _cur = S.current()
+        _normal = S.normal_classes(_cur)
+        _tag = "🧪 SIMULATION" if _cur.bundle.is_simulation else ("⚠️ UNTRAINED" if _cur.bundle.untrained else "📦 " + _cur.kind.replace("_", " "))
+        st.caption(f"{_tag} · {len(_cur.bundle.class_names)} classes · normal: "
+                   + ", ".join(S.md_escape(_cur.bundle.class_names[c]) for c in _normal[:6])
+                   + (" …" if len(_normal) > 6 else ""))
+    except Exception as _exc:  # the page itself explains the problem
+        logging.getLogger("bliss.app").info("sidebar summary: %s", _exc)
+
+nav = st.navigation(PAGES)
+nav.run()

@@ -1,0 +1,82 @@
+"""Embedding space: joint 2-D projection of images, normal-label text and dictionary text."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import streamlit as st
+
+from bliss_core import app_state as S
+from bliss_core import figures as F
+from bliss_core.diagnostics import bundle_clustering_stats
+from bliss_core.explore import describe_ids, joint_points, selected_ids
+
+CAPTION = (
+    "What you are looking at: every dot is an embedding squeezed into two dimensions. Blue circles are images, "
+    "red stars are the normal-label texts, amber diamonds are dictionary words. Notice how all texts huddle "
+    "together, far from the images — the text clustering effect. Drag a box or lasso to list the points inside."
+)
+
+
+def body(cur: S.Current) -> None:
+    b = cur.bundle
+    normal = S.normal_classes(cur)
+    ss = st.session_state
+    with st.sidebar:
+        st.subheader("Projection")
+        st.selectbox("Method", ["pca", "tsne", "umap"], key="proj_method",
+                     format_func={"pca": "PCA (instant)", "tsne": "t-SNE", "umap": "UMAP"}.get)
+        st.select_slider("Images in the sample", [250, 500, 1000, 1500, 2000, 3000], key="sample_size")
+        method = ss["proj_method"]
+        params: dict = {}
+        if method == "tsne":
+            st.slider("Perplexity", 5, 50, key="perplexity")
+            params["perplexity"] = float(ss["perplexity"])
+        elif method == "umap":
+            st.slider("n_neighbors", 5, 100, key="n_neighbors")
+            st.slider("min_dist", 0.0, 0.99, step=0.01, key="min_dist")
+            params.update(n_neighbors=int(ss["n_neighbors"]), min_dist=float(ss["min_dist"]))
+        st.radio("Colour images by", ["modality", "class"], key="color_by", horizontal=True)
+
+    jp = joint_points(b, normal, sample_size=int(ss["sample_size"]), dict_size=400, seed=0)
+    label = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}[method]
+    with st.spinner(f"Computing the {label} projection of {len(jp.ids):,} points (cached afterwards)…"):
+        coords = S.projection(cur.key, tuple(normal), method, int(ss["sample_size"]),
+                              json.dumps(params, sort_keys=True), jp.points)
+
+    left, right = st.columns([3, 1], gap="large")
+    with left:
+        fig = F.projection_scatter(coords, jp.modality, jp.text, jp.ids, jp.class_name, color_by=ss["color_by"],
+                                   title=f"{label} of images, normal labels and dictionary text")
+        event = st.plotly_chart(fig, key="proj_chart", on_select="rerun", selection_mode=("box", "lasso"))
+        S.download_figure(fig, "embedding_projection", key="dl_proj")
+    with right:
+        st.markdown("#### Text clustering statistics")
+        stats = bundle_clustering_stats(b)
+        st.metric("text ↔ text", f"{stats['text_text']:.3f}", help="Mean cosine similarity between text embeddings.")
+        st.metric("image ↔ image", f"{stats['image_image']:.3f}")
+        st.metric("image ↔ text", f"{stats['image_text']:.3f}")
+        st.metric("modality gap", f"{stats['modality_gap']:.3f}", help="Distance between mean image and mean text.")
+        st.caption("Image ↔ text similarity is far below text ↔ text: texts sit together, away from the images. "
+                   "How close an image drifts to that cluster shifts its similarity to every label at once.")
+
+    ids = selected_ids(event)
+    st.markdown("#### Selection")
+    if not ids:
+        st.caption("Nothing selected yet: choose *Box select* or *Lasso select* in the chart's toolbar and drag.")
+        return
+    rows = describe_ids(b, ids)
+    counts = pd.Series([r["kind"] for r in rows]).value_counts()
+    st.write(", ".join(f"{v} {k}" for k, v in counts.items()) + " selected.")
+    thumbs = [(r, S.thumb_for(r["name"])) for r in rows if r["kind"] == "image"]
+    thumbs = [(r, t) for r, t in thumbs if t is not None][:24]
+    if thumbs:
+        cols = st.columns(8)
+        for i, (r, t) in enumerate(thumbs):
+            cols[i % 8].image(t, caption=f"{r['class']}", width=96)
+    st.dataframe(pd.DataFrame(rows), hide_index=True, height=min(400, 38 + 35 * len(rows)))
+
+
+S.run_page("🗺️ Embedding space", CAPTION, body)
+S.sync_query_params(proj=st.session_state.get("proj_method", "pca"))

@@ -1,0 +1,171 @@
+"""Label what-if: change the normal labels and see each image's scores and verdict change."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from bliss_core import app_state as S
+from bliss_core import figures as F
+from bliss_core.whatif import LabelSetScorer, clean_labels, strip_control
+
+CAPTION = (
+    "What you are looking at: a handful of images scored under two different sets of normal labels, side by side. "
+    "For each image you see the internal score (distance from the normal label, z-scored), the external score "
+    "(how much more text-like it is than normal images) and the BLISS total, with the verdict at the threshold "
+    "that catches 95% of the dataset's anomalies. Change the labels and watch the verdicts move."
+)
+
+
+@st.cache_resource(max_entries=6, ttl=S.CACHE_TTL, show_spinner=False)
+def _label_set(key: str, classes: tuple[int, ...], texts_key: str, _bundle, _text_emb) -> LabelSetScorer:
+    return LabelSetScorer(_bundle, classes, text_emb=_text_emb)
+
+
+def _pick_images(cur: S.Current) -> tuple[np.ndarray, list[str], list[bytes | None]]:
+    """Embeddings, names and thumbnails of the images to score (dataset sample or uploads)."""
+    b = cur.bundle
+    ss = st.session_state
+    src = st.radio("Images", ["dataset", "upload"], horizontal=True, key="wi_src",
+                   format_func={"dataset": "Take some test images from the dataset", "upload": "Upload images"}.get)
+    if src == "dataset":
+        test = b.test_idx
+        c1, c2 = st.columns([1, 3])
+        n = c1.number_input("How many", 1, 24, 6, key="wi_n")
+        seed = c2.number_input("Sample (change for other images)", 0, 10_000, 0, key="wi_seed")
+        rng = np.random.default_rng(int(seed))
+        pick = np.sort(rng.choice(test, size=min(int(n), test.size), replace=False))
+        names = [b.image_id[g] if b.image_id else f"image {g}" for g in pick]
+        names = [f"{nm} [{b.class_names[int(b.image_label[g])]}]" for nm, g in zip(names, pick)]
+        thumbs = [S.thumb_for(b.image_id[g]) if b.image_id else None for g in pick]
+        return b.image_emb[pick], names, thumbs
+    st.caption(f"Images only (PNG, JPEG, GIF, BMP, WebP, TIFF); up to {S.MAX_UPLOAD_FILES} files of "
+               f"{S.MAX_UPLOAD_MB:g} MB. Broken or oversized files are refused by name; the rest proceed.")
+    files = st.file_uploader("Images to score", type=S.IMAGE_TYPES, accept_multiple_files=True, key="wi_files")
+    pairs, msgs = S.check_uploads(files)
+    good, bad = S.decode_uploads(pairs) if pairs else ([], [])
+    for m in msgs + bad:
+        st.error(m)
+    if not good:
+        st.info("Upload one or more images to score them.")
+        return np.zeros((0, b.dim), np.float32), [], []
+    thumbs = [S.thumbnail(im) for _, im in good]
+    names = [name for name, _ in good]
+    from bliss_core import app_models as M
+
+    emb, why = M.embed_uploaded(cur, good)
+    if emb is None:
+        cols = st.columns(min(len(good), 8))
+        for i, t in enumerate(thumbs[:8]):
+            cols[i].image(t, caption=names[i], width=96)
+        st.warning(why)
+        return np.zeros((0, b.dim), np.float32), [], []
+    return emb, names, thumbs
+
+
+def _label_set_editor(cur: S.Current, side: str, default: list[int], encoder) -> tuple[list[int], dict, str] | None:
+    b = cur.bundle
+    st.markdown(f"#### Label set {side}")
+    names = st.multiselect(f"Normal classes ({side})", b.class_names, default=[b.class_names[c] for c in default],
+                           key=f"wi_classes_{side}")
+    idx = {n: i for i, n in enumerate(b.class_names)}
+    classes = [idx[n] for n in names]
+    if not classes:
+        st.warning("Choose at least one normal class.")
+        return None
+    text_emb: dict[int, np.ndarray] = {}
+    texts_key = ""
+    if encoder is not None:
+        prompt = strip_control(st.text_input(f"Prompt template ({side})", value=str(b.meta.get("prompt", "This is a photo of a {}")),
+                                             key=f"wi_prompt_{side}", max_chars=200))
+        if "{}" not in prompt:
+            st.warning("The prompt template needs a {} where the label goes; using 'This is a photo of a {}'.")
+            prompt = "This is a photo of a {}"
+        raw = st.text_area(f"Label text for each normal class ({side}), one per line, in the order above",
+                           value="\n".join(b.class_names[c] for c in classes), key=f"wi_text_{side}", height=120)
+        labels, msgs = clean_labels(raw.splitlines())
+        for m in msgs:
+            st.warning(m)
+        if len(labels) != len(classes):
+            st.warning(f"{len(labels)} usable label(s) for {len(classes)} class(es); the class names are used where "
+                       "a label is missing.")
+        labels = (labels + [b.class_names[c] for c in classes[len(labels):]])[: len(classes)]
+        embs = encoder(labels, prompt)
+        text_emb = {c: e for c, e in zip(classes, embs)}
+        texts_key = prompt + "\x1f" + "\x1f".join(labels)
+    else:
+        st.caption("New label words need a text encoder (a real or untrained model); with this source you compare "
+                   "subsets of the existing classes.")
+    if len(classes) == len(b.class_names):
+        st.warning("Every class is normal here: no test image is an anomaly, so the threshold falls back to the "
+                   "95th percentile of test scores.")
+    return classes, text_emb, texts_key
+
+
+def body(cur: S.Current) -> None:
+    b = cur.bundle
+    normal = S.normal_classes(cur)
+    from bliss_core import app_models as M
+
+    encoder = M.text_encoder(cur)
+    emb, names, thumbs = _pick_images(cur)
+    ss = st.session_state
+    c1, c2 = st.columns(2)
+    c1.slider("λ", 0.0, S.LAMBDA_MAX, step=0.05, key="lam")
+    c2.slider("K", 1, min(S.MAX_TOPK, len(b.dict_names)), step=1, key="topk")
+    lam, topk = float(ss["lam"]), int(min(ss["topk"], len(b.dict_names)))
+    other = [c for c in range(len(b.class_names)) if c not in normal]
+    default_b = normal + other[:1] if other else normal
+
+    cols = st.columns(2, gap="large")
+    results = {}
+    for col, side, default in zip(cols, ("A", "B"), (normal, default_b)):
+        with col:
+            spec = _label_set_editor(cur, side, default, encoder)
+            if spec is None:
+                continue
+            classes, text_emb, texts_key = spec
+            with st.spinner(f"Fitting label set {side}…"):
+                scorer = _label_set(cur.key, tuple(classes), texts_key, b, text_emb)
+            if len(emb) == 0:
+                continue
+            r = scorer.score(emb, lam, topk)
+            results[side] = (r, classes)
+            if r.test_metrics:
+                st.caption(f"On the dataset's test set this label set reaches AUROC {r.test_metrics['auroc']:.4f}; "
+                           f"threshold {r.threshold:.3f}.")
+            df = pd.DataFrame({
+                "image": names,
+                "internal": r.internal, "external": r.external, "BLISS": r.score,
+                "nearest normal class": [b.class_names[int(c)] for c in r.nearest_class],
+                "verdict": np.where(r.anomalous, "🚩 anomaly", "✅ normal"),
+            })
+            st.dataframe(df, hide_index=True, column_config={
+                k: st.column_config.NumberColumn(format="%.2f") for k in ("internal", "external", "BLISS")})
+            fig = F.whatif_bars([f"#{i + 1}" for i in range(len(names))],
+                                {"internal": r.internal, "external": r.external, "BLISS": r.score},
+                                threshold=r.threshold, title=f"Scores under label set {side}")
+            st.plotly_chart(fig, key=f"wi_fig_{side}")
+
+    if len(emb) and any(t is not None for t in thumbs):
+        st.markdown("#### The images")
+        tcols = st.columns(min(len(names), 8))
+        for i, t in enumerate(thumbs[:24]):
+            with tcols[i % len(tcols)]:
+                if t is not None:
+                    st.image(t, width=96)
+                st.caption(f"#{i + 1}")
+    if len(results) == 2:
+        (ra, _), (rb, _) = results["A"], results["B"]
+        changed = int(np.sum(ra.anomalous != rb.anomalous))
+        st.info(f"{changed} of {len(names)} verdict(s) differ between label set A and label set B.")
+        out = pd.DataFrame({"image": names, "A_internal": ra.internal, "A_external": ra.external, "A_bliss": ra.score,
+                            "A_anomaly": ra.anomalous, "B_internal": rb.internal, "B_external": rb.external,
+                            "B_bliss": rb.score, "B_anomaly": rb.anomalous})
+        st.download_button("⬇ What-if scores (CSV)", out.to_csv(index=False), file_name="whatif_scores.csv",
+                           mime="text/csv", on_click="ignore")
+
+
+S.run_page("🔀 Label what-if", CAPTION, body)
+S.sync_query_params()
