@@ -55,12 +55,12 @@ def make_simulated_bundle(config: SimulationConfig | None = None, **overrides) -
         return scale * rng.standard_normal((n, cfg.dim)) / np.sqrt(cfg.dim)
 
     # Text: a strong shared text direction + what the text is about + a little noise.
-    text_common = cfg.modality_gap
+    text_common = 1.5 * cfg.modality_gap
     class_text = text_common * u_txt + 1.0 * class_dirs + noise(cfg.n_classes, 0.3)
     # Dictionary entries are about mixtures of class concepts and unrelated concepts.
     mix = rng.standard_normal((cfg.n_dict, cfg.n_classes)) * 0.5
     mix[np.arange(cfg.n_dict), rng.integers(0, cfg.n_classes, cfg.n_dict)] += 0.8
-    topic = mix @ class_dirs + rng.standard_normal((cfg.n_dict, free.shape[0])) @ free * 0.5
+    topic = mix @ class_dirs + rng.standard_normal((cfg.n_dict, free.shape[0])) @ free * (0.8 / np.sqrt(free.shape[0]))
     dict_text = text_common * u_txt + topic + noise(cfg.n_dict, 0.3)
 
     per_class = cfg.train_per_class + cfg.test_per_class
@@ -69,7 +69,7 @@ def make_simulated_bundle(config: SimulationConfig | None = None, **overrides) -
     n = labels.size
     text_likeness = cfg.text_bias * rng.standard_normal(n)
     images = (
-        cfg.modality_gap * u_img
+        0.75 * cfg.modality_gap * u_img
         + cfg.class_signal * class_dirs[labels]
         + 0.35 * text_likeness[:, None] * u_txt
         + noise(n, cfg.noise)
