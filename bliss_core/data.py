@@ -83,7 +83,7 @@ def _to_rgb(im: Image.Image) -> Image.Image:
             top = 1.0 if float(arr.max(initial=0)) <= 1.0 else 255.0
             arr8 = arr.astype(np.float32) * (255.0 / top)
         arr8 = np.clip(arr8, 0, 255).astype(np.uint8)
-        return Image.fromarray(arr8, mode="L").convert("RGB")
+        return Image.fromarray(arr8).convert("RGB")
     has_alpha = mode in ("RGBA", "LA", "PA", "La", "RGBa") or (mode in ("P", "L", "RGB") and "transparency" in im.info)
     if has_alpha:
         rgba = im.convert("RGBA")
