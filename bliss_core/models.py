@@ -103,25 +103,29 @@ def resolve_device(device: str = "auto") -> str:
 
 
 def _hub_reachable(timeout: float = _HUB_PROBE_TIMEOUT_S) -> bool:
-    """Fast connectivity probe to the Hugging Face endpoint (DNS included, bounded by ``timeout``)."""
-    import socket
-    from urllib.parse import urlparse
+    """Fast probe: does the Hugging Face endpoint answer an HTTP request within ``timeout``?
 
-    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
-    parsed = urlparse(endpoint)
-    host, port = parsed.hostname or "huggingface.co", parsed.port or (80 if parsed.scheme == "http" else 443)
+    Any HTTP status counts as reachable; DNS failure, refused or silent connections do not.
+    The probe runs in a daemon thread so a hanging DNS lookup cannot hold the caller.
+    """
+    import urllib.error
+    import urllib.request
+
+    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
     result: list[bool] = []
 
     def probe() -> None:
         try:
-            with socket.create_connection((host, port), timeout=timeout):
+            with urllib.request.urlopen(urllib.request.Request(endpoint, method="HEAD"), timeout=timeout):
                 result.append(True)
-        except OSError:
+        except urllib.error.HTTPError:
+            result.append(True)
+        except Exception:
             result.append(False)
 
     t = threading.Thread(target=probe, daemon=True)
     t.start()
-    t.join(timeout)
+    t.join(timeout + 0.5)
     return bool(result and result[0])
 
 
