@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 from .bundle import Bundle, BundleError, load_bundle
@@ -266,9 +267,10 @@ def projection(key: str, normal: tuple[int, ...], method: str, sample_size: int,
 # the BLISS page's slider path (pure; timed by slider_update_timing)
 # ------------------------------------------------------------------------------------------
 def scoring_payload(live: LiveScoring, lam: float, topk: int, tpr: float = 0.95, gallery_n: int = 12,
-                    with_figures: bool = True) -> dict[str, Any]:
+                    with_figures: bool = True, grid: tuple | None = None) -> dict[str, Any]:
     """Everything the BLISS page's fragment shows for one (lambda, K): metrics table rows,
-    ROC and score-histogram figures, and the false-positive / false-negative galleries."""
+    ROC and score-histogram figures, the false-positive / false-negative galleries and, given
+    ``grid`` = (lams, topks, aurocs), the heat map with the current cell marked."""
     from . import figures as F
 
     view = live.view(lam, topk, tpr=tpr)
@@ -308,8 +310,10 @@ def scoring_payload(live: LiveScoring, lam: float, topk: int, tpr: float = 0.95,
     if with_figures:
         aurocs = {k: v["auroc"] for k, v in view.metrics.items()}
         payload["roc_fig"] = F.roc_figure(view.roc, aurocs, operating_point=(payload["fpr_at_op"], payload["tpr_at_op"]),
-                                          max_points=200, height=400)
-        payload["hist_fig"] = F.score_histogram(view.scores, live.is_anomaly, view.threshold, height=280)
+                                          max_points=200, height=400, template=None)
+        payload["hist_fig"] = F.score_histogram(view.scores, live.is_anomaly, view.threshold, height=280, template=None)
+        if grid is not None:
+            payload["heat_fig"] = F.auroc_heatmap(*grid, current=(lam, topk), template=None)
     return payload
 
 
@@ -330,8 +334,10 @@ def slider_update_timing(bundle: Bundle | None = None, normal: Sequence[int] = (
     t0 = time.perf_counter()
     live = LiveScoring(bundle, list(normal), max_topk=MAX_TOPK)
     setup = time.perf_counter() - t0
+    lams, topks = heatmap_axes(live.max_topk)
+    grid = (lams, topks, live.auroc_grid(lams, topks))  # cached per normal set in the app
     rng = np.random.default_rng(seed)
-    scoring_payload(live, 0.5, 10)  # warm-up (imports)
+    scoring_payload(live, 0.5, 10, grid=grid)  # warm-up (imports)
     times = []
     for i in range(n_moves):
         if i % 2:
@@ -339,10 +345,15 @@ def slider_update_timing(bundle: Bundle | None = None, normal: Sequence[int] = (
         else:
             lam, k = float(rng.choice(np.arange(0, LAMBDA_MAX + 1e-9, 0.05))), 10
         t = time.perf_counter()
-        p = scoring_payload(live, lam, k)
+        p = scoring_payload(live, lam, k, grid=grid)
         if serialize:
-            p["roc_fig"].to_json()
-            p["hist_fig"].to_json()
+            import plotly.io as pio
+            import plotly.tools
+
+            for name in ("roc_fig", "hist_fig", "heat_fig"):  # what st.plotly_chart does
+                pio.to_json(plotly.tools.return_figure_from_figure_or_data(p[name], True), validate=False)
+            for rows in (p["rows"], p["fp"], p["fn"]):
+                pd.DataFrame(rows).to_json()
         times.append((time.perf_counter() - t) * 1000)
     arr = np.asarray(times)
     return {"p50": float(np.percentile(arr, 50)), "p95": float(np.percentile(arr, 95)),

@@ -48,7 +48,7 @@ def body(cur: S.Current) -> None:
     left, right = st.columns([3, 1], gap="large")
     with left:
         fig = F.projection_scatter(coords, jp.modality, jp.text, jp.ids, jp.class_name, color_by=ss["color_by"],
-                                   title=f"{label} of images, normal labels and dictionary text")
+                                   title=f"{label} of images, normal labels and dictionary text", template=None)
         event = st.plotly_chart(fig, key="proj_chart", on_select="rerun", selection_mode=("box", "lasso"))
         S.download_figure(fig, "embedding_projection", key="dl_proj")
     with right:

@@ -32,13 +32,13 @@ def body(cur: S.Current) -> None:
 
     c1, c2 = st.columns(2, gap="large")
     with c1:
-        fig_h = F.similarity_histograms(label_sims, image_sims)
+        fig_h = F.similarity_histograms(label_sims, image_sims, template=None)
         st.plotly_chart(fig_h, key="sim_hist")
         st.caption(f"{len(normal)} normal label(s) × {len(b.dict_names)} dictionary entries, against "
                    f"{len(sample)} test images × {len(b.dict_names)} entries.")
         S.download_figure(fig_h, "dictionary_similarity_histograms", key="dl_hist")
     with c2:
-        fig_a = F.avg_dict_similarity_histogram(live.avg_dict_sim, live.is_anomaly)
+        fig_a = F.avg_dict_similarity_histogram(live.avg_dict_sim, live.is_anomaly, template=None)
         st.plotly_chart(fig_a, key="avg_hist")
         st.caption("Each test image's mean similarity to all dictionary entries, normal vs anomalous images.")
 
@@ -55,7 +55,7 @@ def body(cur: S.Current) -> None:
         thr = threshold_at_tpr(live.is_anomaly, scores, tpr)
         rates = error_rates_by_dict_similarity(live.avg_dict_sim, live.is_anomaly, scores, thr, n_bins=n_bins)
         with col:
-            fig_e = F.error_rate_figure(rates, title=name)
+            fig_e = F.error_rate_figure(rates, title=name, template=None)
             st.plotly_chart(fig_e, key=f"err_{name[:8]}")
     st.caption(f"Threshold set so that {tpr:.0%} of anomalies are caught (change λ, K on the BLISS scoring page). "
                "Without correction, missed anomalies pile up on the right (text-like images look like the normal "

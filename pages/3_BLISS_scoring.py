@@ -51,7 +51,8 @@ def slider_area(cur: S.Current, normal: list[int]) -> None:
     lam, topk, tpr = float(ss["lam"]), int(ss["topk"]), float(ss["tpr"])
     if len(cur.bundle.dict_names) < S.MAX_TOPK:
         st.caption(f"The dictionary has only {len(cur.bundle.dict_names)} entries, so K stops there.")
-    p = S.scoring_payload(live, lam, topk, tpr)
+    grid = S.auroc_grid(cur.key, tuple(normal), live)
+    p = S.scoring_payload(live, lam, topk, tpr, grid=grid)
     view = p["view"]
     bliss, internal = view.metrics["bliss"], view.metrics["internal"]
     m = st.columns(5)
@@ -78,8 +79,7 @@ def slider_area(cur: S.Current, normal: list[int]) -> None:
         _gallery("False negatives (missed anomalies)", p["fn"], p["n_fn"],
                  "Anomalies that scored as normal, most confident first. Often text-like (high avg dict sim).")
 
-    lams, topks, grid = S.auroc_grid(cur.key, tuple(normal), live)
-    heat = F.auroc_heatmap(lams, topks, grid, current=(lam, topk))
+    heat = p["heat_fig"]
     st.plotly_chart(heat, key="heat")
     st.caption("AUROC for a grid of λ and K (white box: the sliders' nearest cell). Row λ = 0 is the uncorrected score.")
 

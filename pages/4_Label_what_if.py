@@ -145,7 +145,7 @@ def body(cur: S.Current) -> None:
                 k: st.column_config.NumberColumn(format="%.2f") for k in ("internal", "external", "BLISS")})
             fig = F.whatif_bars([f"#{i + 1}" for i in range(len(names))],
                                 {"internal": r.internal, "external": r.external, "BLISS": r.score},
-                                threshold=r.threshold, title=f"Scores under label set {side}")
+                                threshold=r.threshold, title=f"Scores under label set {side}", template=None)
             st.plotly_chart(fig, key=f"wi_fig_{side}")
 
     if len(emb) and any(t is not None for t in thumbs):
