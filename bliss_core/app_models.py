@@ -144,6 +144,8 @@ def model_controls() -> None:
     have = ss.get("model_bundle") is not None and ss.get("source", {}).get("key") == key
     if have:
         st.success(f"Embedded: {ss['model_bundle'].describe()}")
+        if ss.get("embed_note"):
+            st.warning(ss["embed_note"])
         ss["source"] = {"kind": "model", "key": key}
         return
     if ss.get("model_bundle") is not None:
@@ -160,58 +162,41 @@ def model_controls() -> None:
 def run_embedding(cfg: dict[str, Any], key: str, upload: tuple[str, bytes] | None) -> None:
     """Embed with a progress bar and ETA; errors become one friendly message."""
     ss = st.session_state
-    try:
-        from .pipeline import embed_dataset
-    except ImportError:
-        st.error("The embedding pipeline is not available in this installation.")
-        return
     bar = st.progress(0.0, text="Loading the model…")
     start = time.perf_counter()
 
-    def progress(*args: Any, **kw: Any) -> None:
-        done = total = None
-        nums = [a for a in args if isinstance(a, (int, float)) and not isinstance(a, bool)]
-        if len(nums) >= 2:
-            done, total = nums[-2], nums[-1]
-        done = kw.get("done", done)
-        total = kw.get("total", total)
-        stage = next((a for a in args if isinstance(a, str)), kw.get("stage", "embedding"))
-        if not total:
-            bar.progress(0.0, text=str(stage))
-            return
-        frac = min(max(float(done) / float(total), 0.0), 1.0)
-        el = time.perf_counter() - start
-        eta = el / frac - el if frac > 0.02 else None
-        text = f"{stage}: {int(done):,}/{int(total):,}" + (f" · about {eta:.0f} s left" if eta is not None else "")
+    def progress(ev: Any) -> None:
+        total = getattr(ev, "total", 0) or 0
+        done = getattr(ev, "done", 0) or 0
+        stage = getattr(ev, "stage", "embedding")
+        frac = min(max(done / total, 0.0), 1.0) if total else 0.0
+        eta = getattr(ev, "eta_s", None)
+        text = f"{stage}: {done:,}/{total:,}" + (f" · about {eta:.0f} s left" if eta is not None else "")
+        if getattr(ev, "cached", 0):
+            text += f" · {ev.cached:,} from cache"
         bar.progress(frac, text=text)
 
     try:
-        if upload is not None:
-            import tempfile
+        from .pipeline import embed_dataset
 
-            fd, tmp = tempfile.mkstemp(suffix=".zip")
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(upload[1])
-            data_spec = f"zip:{tmp}"
+        loaded = loaded_model(cfg["model"], cfg["pretrained"], "auto", cfg["preprocess"])
+        bar.progress(0.0, text="Opening the images…")
+        if upload is not None:
+            source = _open_source("upload", cfg["limit"], S.content_sha(upload[1]), upload[1])
         else:
-            data_spec = cfg["spec"]
-        try:
-            with st.spinner("Embedding images and texts…"):
-                bundle, report = embed_dataset(
-                    data=data_spec, model=cfg["model"], pretrained=cfg["pretrained"], dictionary=cfg["dictionary"],
-                    prompt=cfg["prompt"], per_class_limit=cfg["limit"], preprocess=cfg["preprocess"],
-                    progress=progress,
-                )
-        finally:
-            if upload is not None:
-                os.unlink(tmp)
-    except Exception as exc:  # ModelLoadError, DataError, DictionaryError: one sentence each
+            source = _open_source(cfg["spec"], cfg["limit"])
+        bundle, report = embed_dataset(
+            data=source, model=cfg["model"], pretrained=cfg["pretrained"], dictionary=cfg["dictionary"],
+            prompt=cfg["prompt"], per_class_limit=cfg["limit"], preprocess=cfg["preprocess"],
+            progress=progress, loaded=loaded,
+        )
+    except Exception as exc:  # ModelLoadError, DataError, DictionaryError, EmbedError: one sentence each
         log.warning("embedding failed: %s", exc, exc_info=True)
         msg = str(exc).strip() or type(exc).__name__
         if type(exc).__name__ == "ModelLoadError":
             st.error(f"The model could not be loaded: {msg} To use it offline, download the weights once on a "
-                     "machine with internet (e.g. `bliss embed --model ViT-B-32 ...`) and copy the Hugging Face / "
-                     "open_clip cache here, or choose the simulation or a bundle.")
+                     "machine with internet (e.g. run `bliss embed --model ViT-B-32 ...` there) and copy the "
+                     "Hugging Face / open_clip cache to this machine — or use the simulation or a bundle file.")
         else:
             st.error(f"Embedding failed: {msg}")
         bar.empty()
@@ -222,18 +207,13 @@ def run_embedding(cfg: dict[str, Any], key: str, upload: tuple[str, bytes] | Non
     ss["model_cfg"] = cfg
     ss["source"] = {"kind": "model", "key": key}
     ss["thumbs"] = {}
-    try:
-        if upload is None:
-            src = _open_source(cfg["spec"], cfg["limit"])
-        else:
-            src = _open_source("upload", cfg["limit"], S.content_sha(upload[1]), upload[1])
-        ss["thumb_reader"] = _thumb_reader(src)
-    except Exception:
-        log.info("no thumbnails for %s", cfg["spec"], exc_info=True)
-        ss["thumb_reader"] = None
-    skipped = (report or {}).get("skipped") if isinstance(report, dict) else None
+    ss["thumb_reader"] = _thumb_reader(source)
+    skipped = list(getattr(report, "skipped", []) or [])
     if skipped:
-        st.warning(f"{len(skipped)} file(s) were skipped, e.g. {skipped[0]}.")
+        name, why = skipped[0]
+        ss["embed_note"] = f"{len(skipped)} file(s) were skipped, e.g. {name}: {why}"
+    else:
+        ss.pop("embed_note", None)
     st.rerun()
 
 
@@ -277,11 +257,9 @@ def embed_uploaded(cur: S.Current, images: list[tuple[str, Any]]) -> tuple[np.nd
                       "or take images from the dataset.")
     try:
         loaded = _model_for(cur)
-        from .models import encode_images
-        import torch
+        from .pipeline import embed_images
 
-        batch = torch.stack([loaded.preprocess(im) for _, im in images])
-        emb = encode_images(loaded, batch)
+        emb = embed_images(loaded, [im for _, im in images])
     except Exception as exc:
         log.warning("embedding uploads failed", exc_info=True)
         return None, f"The images could not be embedded: {exc}"

@@ -1,0 +1,104 @@
+"""The app with an untrained (random-weight) open_clip model on a tiny folder, under AppTest.
+
+Covers the home page's model form (Embed with progress), the untrained warning on every page,
+free-text labels on the what-if page (needs the text encoder) and scoring an uploaded image.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("open_clip")
+pytest.importorskip("torch")
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
+PAGES = ["pages/1_Embedding_space.py", "pages/2_Dictionary_similarity.py", "pages/3_BLISS_scoring.py",
+         "pages/4_Label_what_if.py"]
+
+
+def _png(color, size=24) -> bytes:
+    from PIL import Image
+
+    rng = np.random.default_rng(sum(color))
+    arr = np.clip(np.array(color)[None, None, :] + rng.normal(0, 25, (size, size, 3)), 0, 255).astype("uint8")
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+@pytest.fixture()
+def tiny_folder(tmp_path):
+    root = tmp_path / "imgs"
+    for name, color in (("red", (220, 30, 30)), ("green", (30, 200, 40)), ("blue", (30, 40, 220))):
+        (root / name).mkdir(parents=True)
+        for i in range(5):
+            (root / name / f"{i}.png").write_bytes(_png((color[0] + i, color[1], color[2])))
+    (root / "red" / "broken.png").write_bytes(b"not a png")
+    return root
+
+
+def _ok(at):
+    assert not at.exception, [e.value for e in at.exception]
+    assert not any("Something went wrong" in str(e.value) for e in at.error), [e.value for e in at.error]
+
+
+@pytest.mark.slow
+def test_untrained_model_on_folder(tiny_folder, tmp_path, monkeypatch):
+    monkeypatch.setenv("BLISS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("BLISS_BUNDLE", raising=False)
+    monkeypatch.setenv("BLISS_ALLOW_SERVER_PATHS", "1")
+    at = AppTest.from_file(APP, default_timeout=300)
+    at.run()
+    _ok(at)
+    at.radio(key="source_choice").set_value("model").run()
+    _ok(at)
+    at.selectbox(key="m_model").set_value("untrained").run()
+    assert any("UNTRAINED" in str(w.value) for w in at.warning)
+    at.selectbox(key="m_data").set_value("folder").run()
+    at.text_input(key="m_path").set_value(str(tiny_folder)).run()
+    at.selectbox(key="m_dict").set_value("upload").run()
+    words = "\n".join(["car", "dog", "tree", "house", "sky", "cup", "red apple", "green leaf", "blue sea", "boat",
+                       "cat", "bird"])
+    at.file_uploader(key="m_dict_file").upload("dict.txt", words.encode(), "text/plain").run()
+    _ok(at)
+    at.button(key="m_embed").click().run()
+    _ok(at)
+    assert any("Embedded" in str(s.value) for s in at.success), [e.value for e in at.error]
+    assert any("broken.png" in str(w.value) for w in at.warning)  # the corrupt file was skipped by name
+    assert at.multiselect(key="normal_sel").options == ["blue", "green", "red"]
+    for page in PAGES:
+        at.switch_page(page).run()
+        _ok(at)
+        assert any("UNTRAINED" in str(w.value) for w in at.warning), page
+
+    # what-if: free-text labels re-encoded by the (random) text encoder change the scores
+    at.switch_page("pages/4_Label_what_if.py").run()
+    _ok(at)
+    frames = [d.value for d in at.dataframe if "verdict" in d.value.columns]
+    assert len(frames) == 2
+    before = frames[0]["internal"].to_numpy().copy()
+    at.text_area(key="wi_text_A").set_value("a crimson fire truck").run()
+    _ok(at)
+    frames = [d.value for d in at.dataframe if "verdict" in d.value.columns]
+    assert not np.allclose(frames[0]["internal"].to_numpy(), before)
+    # bad labels get a message, not an exception
+    at.text_area(key="wi_text_A").set_value("\x00\x01\n" + "x" * 300).run()
+    _ok(at)
+    assert any("limit is 200" in str(w.value) for w in at.warning)
+
+    # upload: one good image is scored, a corrupt one is refused by name
+    at.radio(key="wi_src").set_value("upload").run()
+    at.file_uploader(key="wi_files").set_value([
+        ("good.png", _png((200, 30, 30)), "image/png"),
+        ("bad.jpg", b"\xff\xd8garbage", "image/jpeg"),
+    ]).run()
+    _ok(at)
+    assert any("bad.jpg" in str(e.value) for e in at.error)
+    frames = [d.value for d in at.dataframe if "verdict" in d.value.columns]
+    assert frames and list(frames[0]["image"]) == ["good.png"]
