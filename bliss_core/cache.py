@@ -9,9 +9,10 @@ fails the check (truncated, corrupted) is deleted and its embeddings are recompu
 Writers coordinate per batch with ``fcntl`` locks, so concurrent runs split the work instead
 of duplicating it, and a killed run leaves only complete shards behind.
 
-Why shards rather than one file per image: on this machine's disk writing 10,000 per-image
-files costs several seconds of syscalls and inodes, while one shard per batch of 32-256
-embeddings is a single write; reading the cache back is likewise one open per batch.
+Why shards rather than one file per image: each atomic write needs an fsync, which dominates.
+Measured on the 2-core development machine (2,000 x 512-d float32 embeddings, busy machine):
+one file per image wrote about 370 embeddings/s and read 22,000/s; shards of 64 wrote about
+4,000/s and read 48,000/s. Per-image files would throttle small models, so shards it is.
 """
 
 from __future__ import annotations
