@@ -114,7 +114,18 @@ class EmbeddingCache:
         self._emb: dict[str, dict[str, np.ndarray]] = {"image": {}, "text": {}}
         self._seen: set[str] = set()
         self.corrupt_shards: list[str] = []
+        self._remove_stale_temps()
         self.refresh()
+
+    def _remove_stale_temps(self, older_than_s: float = 3600.0) -> None:
+        """Delete temporary files left by killed writers (never read; only old ones, to spare live writers)."""
+        import time
+
+        now = time.time()
+        for p in self.shard_dir.glob(".tmp-*.part"):
+            with contextlib.suppress(OSError):
+                if now - p.stat().st_mtime > older_than_s:
+                    p.unlink()
 
     # -- reading ------------------------------------------------------------------------------
     def refresh(self) -> int:

@@ -249,3 +249,29 @@ def test_killed_run_resumes(env, tmp_path):
     assert rep_fresh.n_computed == 40
     assert resumed.image_id == fresh.image_id
     np.testing.assert_allclose(resumed.image_emb, fresh.image_emb, atol=1e-6)
+
+
+# -- cache unit checks -------------------------------------------------------------------------
+def test_cache_roundtrip_bitflip_and_locks(tmp_path):
+    from bliss_core.cache import EmbeddingCache
+
+    ident = {"model": "m", "weights": "w", "preprocessing": {"mode": "model"}}
+    c = EmbeddingCache(ident, tmp_path)
+    keys = [f"{i:064x}" for i in range(5)]
+    emb = np.random.default_rng(0).random((5, 8)).astype(np.float32)
+    c.put(keys, emb)
+    other = EmbeddingCache(ident, tmp_path)  # a second process sees the first one's work
+    assert other.missing(keys) == [] and np.array_equal(other.get(keys[3]), emb[3])
+    assert EmbeddingCache(dict(ident, weights="v"), tmp_path).missing(keys) == keys
+    shard = next((c.dir / "shards").glob("*.bshard"))
+    raw = bytearray(shard.read_bytes())
+    raw[-3] ^= 0x40  # flip one bit of one embedding
+    shard.write_bytes(bytes(raw))
+    third = EmbeddingCache(ident, tmp_path)
+    assert third.missing(keys) == keys and len(third.corrupt_shards) == 1 and not shard.exists()
+    with c.lock("x") as got:
+        assert got
+        with other.lock("x", blocking=False) as got2:
+            assert not got2
+    with other.lock("x", blocking=False) as got3:
+        assert got3
