@@ -17,14 +17,14 @@ from bliss_core import app_state as S
 logging.basicConfig(level=os.environ.get("BLISS_LOG_LEVEL", "INFO"),
                     format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-st.set_page_config(page_title="bliss-lab", page_icon="assets/logo.svg", layout="wide",
+st.set_page_config(page_title="bliss-lab", page_icon=":material/insights:", layout="wide",
                    initial_sidebar_state="expanded")
 S.init_session()
 
 SOURCE_LABELS = {
-    "simulation": "🧪 Simulation (teaching mode, always works offline)",
-    "bundle": "📦 Embedding bundle (.npz)",
-    "model": "🧠 Real model (open_clip) on images",
+    "simulation": ":material/science: Simulation (teaching mode, always works offline)",
+    "bundle": ":material/inventory_2: Embedding bundle (.npz)",
+    "model": ":material/neurology: Real model (open_clip) on images",
 }
 
 
@@ -160,11 +160,11 @@ def home() -> None:
 
 
 PAGES = [
-    st.Page(home, title="Home & setup", icon="🏠", default=True, url_path="home"),
-    st.Page("pages/1_Embedding_space.py", title="Embedding space", icon="🗺️", url_path="embedding_space"),
-    st.Page("pages/2_Dictionary_similarity.py", title="Dictionary similarity", icon="📊", url_path="dictionary_similarity"),
-    st.Page("pages/3_BLISS_scoring.py", title="BLISS scoring", icon="🎚️", url_path="bliss_scoring"),
-    st.Page("pages/4_Label_what_if.py", title="Label what-if", icon="🔀", url_path="label_what_if"),
+    st.Page(home, title="Home & setup", icon=":material/home:", default=True, url_path="home"),
+    st.Page("pages/1_Embedding_space.py", title="Embedding space", icon=":material/scatter_plot:"),
+    st.Page("pages/2_Dictionary_similarity.py", title="Dictionary similarity", icon=":material/bar_chart:"),
+    st.Page("pages/3_BLISS_scoring.py", title="BLISS scoring", icon=":material/tune:"),
+    st.Page("pages/4_Label_what_if.py", title="Label what-if", icon=":material/compare_arrows:"),
 ]
 
 with st.sidebar:
@@ -173,7 +173,7 @@ with st.sidebar:
     try:
         _cur = S.current()
         _normal = S.normal_classes(_cur)
-        _tag = "🧪 SIMULATION" if _cur.bundle.is_simulation else ("⚠️ UNTRAINED" if _cur.bundle.untrained else "📦 " + _cur.kind.replace("_", " "))
+        _tag = "SIMULATION" if _cur.bundle.is_simulation else ("UNTRAINED MODEL" if _cur.bundle.untrained else _cur.kind.replace("_", " "))
         st.caption(f"{_tag} · {len(_cur.bundle.class_names)} classes · normal: "
                    + ", ".join(S.md_escape(_cur.bundle.class_names[c]) for c in _normal[:6])
                    + (" …" if len(_normal) > 6 else ""))

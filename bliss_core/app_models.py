@@ -79,7 +79,7 @@ def model_controls() -> None:
     model_key = c1.selectbox("Model", list(MODELS), format_func=lambda k: MODELS[k][2], key="m_model")
     if model_key == "untrained":
         st.warning("An UNTRAINED model has random weights: use it only to check that the plumbing works. "
-                   "Every page will say so.", icon="⚠️")
+                   "Every page will say so.", icon=":material/warning:")
     ds = c2.selectbox("Images", list(DATASETS), format_func=DATASETS.get, key="m_data")
     spec = ds
     upload: tuple[str, bytes] | None = None

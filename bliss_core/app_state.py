@@ -94,6 +94,23 @@ def init_session() -> None:
     ss["_bliss_init"] = True
 
 
+def page_setup() -> None:
+    """Called at the top of every page file. ``app.py`` is the frame of all pages (page config,
+    session defaults, navigation via ``st.navigation``). A deep link as the very first request
+    after the server starts is run by Streamlit's legacy ``pages/`` mode, without that frame;
+    switch to ``st.navigation`` mode and rerun so the page gets its frame."""
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # pragma: no cover - a future Streamlit
+        PagesManager = None
+    if PagesManager is not None and PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+    if not st.session_state.get("_bliss_init"):
+        st.set_page_config(page_title="bliss-lab", layout="wide")
+        init_session()
+
+
 def sync_query_params(**extra: Any) -> None:
     """Write the current settings to the URL so the view can be shared."""
     ss = st.session_state
@@ -434,10 +451,10 @@ def source_banner(cur: Current | None) -> None:
         return
     if cur.bundle.is_simulation:
         st.info("**SIMULATION** — these are synthetic embeddings with a planted text clustering effect, "
-                "not the output of a model. Choose a real model or a bundle on the home page.", icon="🧪")
+                "not the output of a model. Choose a real model or a bundle on the home page.", icon=":material/science:")
     if cur.bundle.untrained:
         st.warning("**UNTRAINED MODEL (plumbing check)** — the embeddings come from random weights; "
-                   "the numbers say nothing about CLIP or BLISS.", icon="⚠️")
+                   "the numbers say nothing about CLIP or BLISS.", icon=":material/warning:")
 
 
 def show_error(exc: BaseException, where: str) -> None:

@@ -73,7 +73,7 @@ def _layout(fig: go.Figure, title: str | None = None, height: int = 420, templat
         title=dict(text=esc(title), x=0.01, xanchor="left") if title else None,
         height=height,
         margin=dict(l=50, r=20, t=50 if title else 20, b=45),
-        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0),
+        legend=dict(x=0.99, y=0.99, xanchor="right", yanchor="top", bgcolor="rgba(255,255,255,0.75)"),
         font=dict(family="Inter, Segoe UI, Helvetica, Arial, sans-serif", size=13),
         **kw,
     )
@@ -233,7 +233,7 @@ def _layout_dict(title: str | None, height: int, **kw) -> dict:
         title=dict(text=esc(title), x=0.01, xanchor="left") if title else None,
         height=height,
         margin=dict(l=50, r=20, t=50 if title else 20, b=45),
-        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0),
+        legend=dict(x=0.99, y=0.99, xanchor="right", yanchor="top", bgcolor="rgba(255,255,255,0.75)"),
         font=dict(family="Inter, Segoe UI, Helvetica, Arial, sans-serif", size=13),
     )
     layout.update(kw)
@@ -278,6 +278,7 @@ def roc_figure(
         data.append(dict(type="scatter", x=[float(operating_point[0])], y=[float(operating_point[1])], mode="markers",
                          name="operating point", marker=dict(color="black", size=11, symbol="x")))
     layout = _layout_dict(title, height,
+                          legend=dict(x=0.98, y=0.02, xanchor="right", yanchor="bottom", bgcolor="rgba(255,255,255,0.8)"),
                           xaxis=dict(title=dict(text="false-positive rate"), range=[0, 1]),
                           yaxis=dict(title=dict(text="true-positive rate"), range=[0, 1.02]))
     return _fast_figure(data, layout, template)
@@ -339,9 +340,9 @@ def auroc_heatmap(
         ki = int(np.argmin(np.abs(np.asarray(topks, float) - k)))
         shapes.append(dict(type="rect", x0=ki - 0.5, x1=ki + 0.5, y0=li - 0.5, y1=li + 0.5,
                            line=dict(color="white", width=3)))
-    layout = _layout_dict(title, height, shapes=shapes,
+    layout = _layout_dict(title, height, shapes=shapes, margin=dict(l=70, r=20, t=50 if title else 20, b=50),
                           xaxis=dict(title=dict(text="K (dictionary entries per image)"), type="category"),
-                          yaxis=dict(title=dict(text="λ (weight of the external score)"), type="category"))
+                          yaxis=dict(title=dict(text="λ"), type="category"))
     return _fast_figure(data, layout, template)
 
 

@@ -12,6 +12,8 @@ from bliss_core import figures as F
 from bliss_core.diagnostics import bundle_clustering_stats
 from bliss_core.explore import describe_ids, joint_points, selected_ids
 
+S.page_setup()
+
 CAPTION = (
     "What you are looking at: every dot is an embedding squeezed into two dimensions. Blue circles are images, "
     "red stars are the normal-label texts, amber diamonds are dictionary words. Notice how all texts huddle "
@@ -68,7 +70,8 @@ def body(cur: S.Current) -> None:
         return
     rows = describe_ids(b, ids)
     counts = pd.Series([r["kind"] for r in rows]).value_counts()
-    st.write(", ".join(f"{v} {k}" for k, v in counts.items()) + " selected.")
+    plural = {"image": "images", "class-name text": "class-name texts", "dictionary text": "dictionary texts"}
+    st.write(", ".join(f"{v:,} {k if v == 1 else plural.get(k, k)}" for k, v in counts.items()) + " selected.")
     thumbs = [(r, S.thumb_for(r["name"])) for r in rows if r["kind"] == "image"]
     thumbs = [(r, t) for r, t in thumbs if t is not None][:24]
     if thumbs:
@@ -78,5 +81,5 @@ def body(cur: S.Current) -> None:
     st.dataframe(pd.DataFrame(rows), hide_index=True, height=min(400, 38 + 35 * len(rows)))
 
 
-S.run_page("🗺️ Embedding space", CAPTION, body)
+S.run_page("Embedding space", CAPTION, body)
 S.sync_query_params(proj=st.session_state.get("proj_method", "pca"))

@@ -10,6 +10,8 @@ from bliss_core import app_state as S
 from bliss_core import figures as F
 from bliss_core.diagnostics import dictionary_similarities, error_rates_by_dict_similarity, threshold_at_tpr
 
+S.page_setup()
+
 CAPTION = (
     "What you are looking at: the normal-label texts are far more similar to the dictionary words than any image "
     "is (left). Images differ in how close they sit to text in general — their *average dictionary similarity*. "
@@ -71,5 +73,5 @@ def body(cur: S.Current) -> None:
                        file_name="avg_dict_similarity.csv", mime="text/csv", on_click="ignore")
 
 
-S.run_page("📊 Dictionary similarity", CAPTION, body)
+S.run_page("Dictionary similarity", CAPTION, body)
 S.sync_query_params()

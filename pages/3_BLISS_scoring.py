@@ -9,6 +9,8 @@ import streamlit as st
 from bliss_core import app_state as S
 from bliss_core import figures as F
 
+S.page_setup()
+
 CAPTION = (
     "What you are looking at: the anomaly detector at work. λ sets how much of the external (dictionary) "
     "correction is added to the internal label score; K is how many of the image's nearest dictionary words it "
@@ -113,4 +115,4 @@ def body(cur: S.Current) -> None:
     slider_area(cur, normal)
 
 
-S.run_page("🎚️ BLISS scoring", CAPTION, body)
+S.run_page("BLISS scoring", CAPTION, body)

@@ -10,6 +10,8 @@ from bliss_core import app_state as S
 from bliss_core import figures as F
 from bliss_core.whatif import LabelSetScorer, clean_labels, strip_control
 
+S.page_setup()
+
 CAPTION = (
     "What you are looking at: a handful of images scored under two different sets of normal labels, side by side. "
     "For each image you see the internal score (distance from the normal label, z-scored), the external score "
@@ -139,7 +141,7 @@ def body(cur: S.Current) -> None:
                 "image": names,
                 "internal": r.internal, "external": r.external, "BLISS": r.score,
                 "nearest normal class": [b.class_names[int(c)] for c in r.nearest_class],
-                "verdict": np.where(r.anomalous, "🚩 anomaly", "✅ normal"),
+                "verdict": np.where(r.anomalous, "ANOMALY", "normal"),
             })
             st.dataframe(df, hide_index=True, column_config={
                 k: st.column_config.NumberColumn(format="%.2f") for k in ("internal", "external", "BLISS")})
@@ -167,5 +169,5 @@ def body(cur: S.Current) -> None:
                            mime="text/csv", on_click="ignore")
 
 
-S.run_page("🔀 Label what-if", CAPTION, body)
+S.run_page("Label what-if", CAPTION, body)
 S.sync_query_params()
