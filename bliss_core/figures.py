@@ -222,7 +222,7 @@ def error_rate_figure(rates: Mapping[str, list], title: str | None = "Errors vs 
             hovertemplate="avg dictionary sim %{x:.3f}<br>rate %{y:.1%}<br>%{customdata} images in bin<extra></extra>",
         ))
     _layout(fig, title, template=template)
-    fig.update_xaxes(title="average similarity to the dictionary (quantile bins; right = more text-like)")
+    fig.update_xaxes(title="average dictionary similarity (right = more text-like)")
     fig.update_yaxes(title="error rate", tickformat=".0%", rangemode="tozero")
     return fig
 

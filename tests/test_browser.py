@@ -77,7 +77,7 @@ def page(server):
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        ctx = browser.new_context(viewport={"width": 1440, "height": 1800})
+        ctx = browser.new_context(viewport={"width": 1440, "height": 2300})
         pg = ctx.new_page()
         pg.set_default_timeout(60_000)
         yield pg
@@ -87,6 +87,7 @@ def page(server):
 def _wait_idle(pg, timeout=60_000):
     """Wait until Streamlit is not running a script (no 'Running...' status widget)."""
     pg.wait_for_timeout(300)
+    pg.wait_for_function("() => !document.querySelector('[data-testid=\"stSkeleton\"]')", timeout=timeout)
     pg.wait_for_function(
         "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
         " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.includes('Running')",
@@ -111,6 +112,7 @@ def test_home_served_fast(server, page):
     page.goto(url + "/")
     page.get_by_text("Normal classes", exact=False).first.wait_for()
     page.get_by_text("What is loaded").wait_for()
+    page.locator('[data-testid="stMetric"]').nth(3).wait_for()
     elapsed = time.perf_counter() - t
     _wait_idle(page)
     _no_error(page)
