@@ -135,13 +135,27 @@ def test_embedding_space_methods(monkeypatch):
     at = _start(monkeypatch)
     at.switch_page("pages/1_Embedding_space.py").run()
     _ok(at)
-    at.selectbox(key="proj_method").set_value("umap").run()
-    _ok(at)
     at.radio(key="color_by").set_value("class").run()
     _ok(at)
-    at.selectbox(key="proj_method").set_value("tsne").run()
+    at.select_slider(key="sample_size").set_value(250).run()
     _ok(at)
     assert len(at.get("plotly_chart")) >= 1
+    assert at.query_params.get("proj") in ("pca", ["pca"])
+
+
+@pytest.mark.slow
+def test_embedding_space_tsne_umap(monkeypatch):
+    """t-SNE and UMAP (whose first call compiles numba code) take tens of seconds on a small CPU."""
+    at = _start(monkeypatch)
+    at.switch_page("pages/1_Embedding_space.py").run()
+    at.select_slider(key="sample_size").set_value(250).run()
+    at.selectbox(key="proj_method").set_value("tsne").run()
+    _ok(at)
+    assert at.query_params.get("proj") in ("tsne", ["tsne"])
+    at.selectbox(key="proj_method").set_value("umap").run()
+    _ok(at)
+    at.slider(key="n_neighbors").set_value(8).run()
+    _ok(at)
 
 
 def test_whatif_compares_label_sets(monkeypatch):
