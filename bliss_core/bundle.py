@@ -36,12 +36,28 @@ class BundleError(ValueError):
     """A bundle file is missing, unreadable or inconsistent. The message is one sentence."""
 
 
-def _normalise_rows(x: np.ndarray, what: str, where: str) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float32)
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
+def _sq_norms(x: np.ndarray) -> np.ndarray:
+    """Squared row norms of a float32 array, without a full-size temporary."""
+    return np.einsum("ij,ij->i", x, x)
+
+
+def _normalise_rows(x: np.ndarray, what: str, where: str, sq: np.ndarray | None = None,
+                    owned: bool = False) -> np.ndarray:
+    """Rows of ``x`` scaled to unit length (float32); ``owned``: ``x`` may be divided in place."""
+    if x.dtype != np.float32:
+        x, owned = np.asarray(x, dtype=np.float32), True
+    if sq is None:
+        sq = _sq_norms(x)
+    if not np.all(np.isfinite(sq)):  # float32 overflow of huge (finite) values: be exact
+        sq = _sq_norms(x.astype(np.float64))
+    norms = np.sqrt(sq)[:, None]
     if x.shape[0] and not np.all(norms > 0):
         bad = int(np.flatnonzero(norms[:, 0] <= 0)[0])
         raise BundleError(f"{where}: {what} row {bad} has zero length and cannot be normalised.")
+    norms = norms.astype(np.float32)
+    if owned:
+        x /= norms
+        return x
     return x / norms
 
 
@@ -82,12 +98,19 @@ class Bundle:
                 )
             if not np.issubdtype(arr.dtype, np.floating):
                 raise BundleError(f"{where}: {key} must hold floats, got {arr.dtype}.")
+        # A row's squared norm is finite exactly when all its entries are (squares are >= 0, so
+        # an inf or NaN always shows), unless float32 overflows: only then check element-wise.
+        checked = {}
         for key in ("image_emb", "class_text_emb", "dict_text_emb"):
-            if not np.all(np.isfinite(np.asarray(getattr(self, key)))):
+            arr = np.asarray(getattr(self, key))
+            x32 = np.asarray(arr, dtype=np.float32)
+            sq = _sq_norms(x32)
+            if not np.all(np.isfinite(sq)) and not np.all(np.isfinite(arr)):
                 raise BundleError(f"{where}: {key} contains NaN or infinite values.")
-        self.image_emb = _normalise_rows(img, "image_emb", where)
-        self.class_text_emb = _normalise_rows(self.class_text_emb, "class_text_emb", where)
-        self.dict_text_emb = _normalise_rows(self.dict_text_emb, "dict_text_emb", where)
+            checked[key] = (x32, sq, x32 is not arr and not np.shares_memory(x32, arr))
+        for key in ("image_emb", "class_text_emb", "dict_text_emb"):
+            x32, sq, owned = checked.pop(key)
+            setattr(self, key, _normalise_rows(x32, key, where, sq, owned))
 
         labels = np.asarray(self.image_label)
         if labels.shape != (n,):

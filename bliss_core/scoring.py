@@ -29,14 +29,22 @@ class ScoringError(ValueError):
     """A scoring request that cannot be honoured (bad K, unknown class, ...). One sentence."""
 
 
+def _row_norms(x: np.ndarray) -> np.ndarray:
+    """L2 norm of each row of a 2-D float array without a full-size temporary."""
+    sq = np.einsum("ij,ij->i", x, x)
+    if not np.all(np.isfinite(sq)) and np.all(np.isfinite(x)):
+        sq = np.einsum("ij,ij->i", x.astype(np.float64), x.astype(np.float64))  # float32 overflow
+    return np.sqrt(sq)
+
+
 def _unit(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x, dtype=np.float32)
     if x.ndim == 1:
         x = x[None, :]
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    norms = _row_norms(x)[:, None]
     if np.any(norms <= 0) or not np.all(np.isfinite(norms)):
         raise ScoringError("an embedding has zero length or non-finite values and cannot be scored.")
-    return x / norms
+    return x / norms.astype(np.float32)
 
 
 def check_lambda(lam: float) -> float:
@@ -225,19 +233,24 @@ class BlissScorer(BaseScorer):
         n_c, m = len(classes), dict_text.shape[0]
         self.mu_ = np.empty(n_c)
         self.sd_ = np.empty(n_c)
-        self.dict_mu_ = np.empty((n_c, m))
+        means = np.empty((n_c, ref.shape[1]))
         self.dict_sd_ = np.empty((n_c, m))
         for i, c in enumerate(classes):
-            r = ref[labels == c].astype(np.float64)
-            s = r @ class_text[c].astype(np.float64)
+            r = ref[labels == c]
+            mean = r.mean(axis=0, dtype=np.float64)
+            means[i] = mean
+            # Centre in float32 (entries are ~1e-2, so nothing is lost), take the Gram matrix
+            # with a float32 BLAS call and do the cancellation-prone d^T Cov d in float64.
+            centred = r - mean.astype(np.float32)
+            t64 = class_text[c].astype(np.float64)
+            s = (centred @ class_text[c]).astype(np.float64) + mean @ t64
             self.mu_[i] = s.mean()
             self.sd_[i] = s.std() + self.eps
-            mean = r.mean(axis=0)
-            centred = r - mean
-            cov = centred.T @ centred / r.shape[0]
-            self.dict_mu_[i] = dict64 @ mean
+            cov = (centred.T @ centred).astype(np.float64)
+            cov /= r.shape[0]
             var = np.einsum("md,md->m", dict64 @ cov, dict64)
             self.dict_sd_[i] = np.sqrt(np.maximum(var, 0.0)) + self.eps
+        self.dict_mu_ = means @ dict64.T
         self.classes_ = classes
         self.class_text_ = class_text[classes]
         self.dict_text_ = dict_text
