@@ -23,12 +23,13 @@ import hashlib
 import json
 import os
 import struct
-import tempfile
 import uuid
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
+
+from .atomic import atomic_write
 
 __all__ = ["EmbeddingCache", "CacheError", "default_cache_dir", "identity_hash"]
 
@@ -52,17 +53,8 @@ def identity_hash(identity: Mapping[str, Any]) -> str:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    with atomic_write(path) as fh:
+        fh.write(data)
 
 
 def _encode_shard(keys: Sequence[str], emb: np.ndarray, kind: str) -> bytes:

@@ -9,9 +9,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Sequence
 
@@ -76,6 +74,7 @@ def cmd_evaluate(args) -> int:
 def cmd_score(args) -> int:
     import numpy as np
 
+    from .atomic import atomic_write
     from .scoring import BlissScorer
     from .splits import validate_splits
 
@@ -90,9 +89,7 @@ def cmd_score(args) -> int:
         raise CommandError(f"{args.bundle}: the bundle has no test images to score.")
     parts = scorer.precompute(bundle.image_emb[test], max_topk=args.topk).components(args.lam, args.topk)
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
-    with os.fdopen(fd, "w", newline="") as fh:
+    with atomic_write(out, "w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["index", "image_id", "label", "class_name", "is_anomaly", "score", "internal", "external", "nearest_normal_class"])
         ids = bundle.image_id or [str(i) for i in range(len(bundle.image_label))]
@@ -104,7 +101,6 @@ def cmd_score(args) -> int:
                 f"{parts['score'][row]:.6f}", f"{parts['internal'][row]:.6f}", f"{parts['external'][row]:.6f}",
                 bundle.class_names[int(parts["nearest_class"][row])],
             ])
-    os.replace(tmp, out)
     print(f"wrote {len(test)} scores to {out} (higher = more anomalous)", file=sys.stderr)
     return 0
 
