@@ -113,9 +113,13 @@ def body(cur: S.Current) -> None:
     encoder = M.text_encoder(cur)
     emb, names, thumbs = _pick_images(cur)
     ss = st.session_state
+    kmax = min(S.MAX_TOPK, len(b.dict_names))
+    if ss.get("topk", 10) > kmax:
+        ss["topk"] = kmax
+        st.caption(f"The dictionary has only {len(b.dict_names)} entries, so K is at most {kmax}.")
     c1, c2 = st.columns(2)
     c1.slider("λ", 0.0, S.LAMBDA_MAX, step=0.05, key="lam")
-    c2.slider("K", 1, min(S.MAX_TOPK, len(b.dict_names)), step=1, key="topk")
+    c2.slider("K", 1, kmax, step=1, key="topk")
     lam, topk = float(ss["lam"]), int(min(ss["topk"], len(b.dict_names)))
     other = [c for c in range(len(b.class_names)) if c not in normal]
     default_b = normal + other[:1] if other else normal

@@ -76,6 +76,9 @@ def test_untrained_model_on_folder(tiny_folder, tmp_path, monkeypatch):
         at.switch_page(page).run()
         _ok(at)
         assert any("UNTRAINED" in str(w.value) for w in at.warning), page
+        if page.endswith("4_Label_what_if.py"):
+            # folder sources keep a way to show thumbnails (what-if images, error galleries)
+            assert len(at.get("image")) >= 2  # the logo and at least one thumbnail
 
     # what-if: free-text labels re-encoded by the (random) text encoder change the scores
     at.switch_page("pages/4_Label_what_if.py").run()

@@ -186,3 +186,32 @@ def test_missing_bundle_file_is_explained(monkeypatch, tmp_path):
     at.switch_page("pages/3_BLISS_scoring.py").run()
     _ok(at)
     assert any("no such file" in str(e.value) for e in at.error)
+
+
+def test_k_above_dictionary_size_is_explained(monkeypatch, tmp_path):
+    b = make_simulated_bundle(seed=2, test_per_class=30, train_per_class=40, n_dict=6, dim=32)
+    path = str(save_bundle(b, tmp_path / "small_dict.npz"))
+    monkeypatch.setenv("BLISS_BUNDLE", path)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["k"] = "40"
+    at.run()
+    _ok(at)
+    for page in ("pages/3_BLISS_scoring.py", "pages/4_Label_what_if.py"):
+        at.switch_page(page).run()
+        _ok(at)
+        assert at.slider(key="topk").value <= 6
+        if "BLISS" in page:
+            assert any("only 6 entries" in str(c.value) for c in at.caption), page
+
+
+def test_hostile_class_names_are_not_rendered_as_markup(monkeypatch, tmp_path):
+    b = make_simulated_bundle(seed=2, test_per_class=30, train_per_class=40, n_dict=50, dim=32)
+    b.class_names[0] = "<img src=x onerror=alert(1)> [link](http://evil) **bold**"
+    path = str(save_bundle(b, tmp_path / "hostile.npz"))
+    monkeypatch.setenv("BLISS_BUNDLE", path)
+    at = _start(monkeypatch, path)
+    for page in PAGES:
+        at.switch_page(page).run()
+        _ok(at)
+        for md in at.markdown:
+            assert "<img" not in md.value and "](http" not in md.value
