@@ -1,0 +1,113 @@
+"""The benchmark suite runs, and the published-organisation baseline agrees with `bliss evaluate`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _env():
+    import os
+
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return env
+
+
+@pytest.mark.slow
+def test_benchmark_suite_quick_runs(tmp_path):
+    """`benchmarks/run.py --quick` finishes and writes its JSON results (sizes are tiny)."""
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "run.py"), "--quick", "--only", "eval,grid,slider,startup"],
+        capture_output=True, text=True, timeout=120, env=_env(), cwd=str(REPO),
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "bliss_evaluate" in proc.stdout
+    res = json.loads((REPO / "benchmarks" / "results" / "eval-quick.json").read_text())
+    c = res["contenders"]
+    assert c["bliss_evaluate"]["max_abs_auroc_diff_vs_baseline"] < 1e-6
+    assert json.loads((REPO / "benchmarks" / "results" / "startup-quick.json").read_text())["torch_imported_by_evaluate"] is False
+
+
+def test_baseline_published_agrees_with_bliss_evaluate(tmp_path):
+    from bliss_core.bundle import save_bundle
+    from bliss_core.cli import main
+    from bliss_core.simulate import make_simulated_bundle
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        import baseline_published
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+    path = save_bundle(make_simulated_bundle(train_per_class=60, test_per_class=40, dim=32, n_dict=80), tmp_path / "b.npz")
+    for setup, lam, k in (("6", 0.5, 10), ("1", 0.75, 3), ("9", 1.0, 1)):
+        ref = baseline_published.run(str(path), (setup, None), lam, k)
+        proc = subprocess.run(
+            [sys.executable, "-m", "bliss_core", "evaluate", "--bundle", str(path), "--setup", setup, "--lam", str(lam),
+             "--topk", str(k), "--json"], capture_output=True, text=True, env=_env(), cwd=str(REPO), timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        ours = [s["auroc"] for s in json.loads(proc.stdout)["splits"]]
+        np.testing.assert_allclose(ours, ref, atol=1e-6)
+    # the heavier organisation (sort inside the loop) computes the same thing
+    assert baseline_published.run(str(path), ("6", None), 0.5, 10, sort_per_class=True) == \
+        baseline_published.run(str(path), ("6", None), 0.5, 10)
+
+
+def test_metrics_match_sklearn_bitwise():
+    """bliss_core.metrics re-implements sklearn's curves; the numbers must be the same."""
+    from sklearn.metrics import auc, average_precision_score, roc_auc_score, roc_curve
+
+    from bliss_core import metrics as M
+
+    rng = np.random.default_rng(1)
+    for trial in range(400):
+        n = int(rng.integers(2, 300))
+        y = rng.random(n) < rng.random()
+        if y.all() or not y.any():
+            continue
+        s = [rng.standard_normal(n), rng.integers(0, 4, n).astype(float), np.round(rng.standard_normal(n), 1)][trial % 3]
+        f1, t1, th1 = roc_curve(y, s)
+        f2, t2, th2 = M.roc_points(y, s)
+        assert np.array_equal(f1, f2) and np.array_equal(t1, t2) and np.array_equal(th1, th2)
+        assert M.auroc(y, s) == roc_auc_score(y, s)
+        assert M.aupr(y, s) == average_precision_score(y, s)
+        d = M.detection_metrics(y, s)
+        assert d["auroc"] == auc(f1, t1)
+        assert d["fpr95"] == float(f1[np.searchsorted(t1, 0.95, side="left")])
+
+
+def test_evaluate_path_does_not_import_torch_or_sklearn(tmp_path):
+    from bliss_core.bundle import save_bundle
+    from bliss_core.simulate import make_simulated_bundle
+
+    path = save_bundle(make_simulated_bundle(train_per_class=20, test_per_class=10, dim=16, n_dict=30), tmp_path / "b.npz")
+    code = ("import sys, io, contextlib; from bliss_core.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()): rc = main(['evaluate', '--bundle', %r, '--setup', '6'])\n"
+            "print(rc, 'torch' in sys.modules, 'sklearn' in sys.modules)" % str(path))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env(), cwd=str(REPO), timeout=60)
+    assert out.stdout.split() == ["0", "False", "False"], out.stderr
+
+
+def test_projection_cache_memory_and_disk(tmp_path, monkeypatch):
+    from bliss_core import projection as P
+
+    monkeypatch.setenv("BLISS_PROJECTION_CACHE", str(tmp_path / "pc"))
+    pts = np.random.default_rng(0).standard_normal((60, 8)).astype(np.float32)
+    a = P.project(pts, "tsne", max_iter=250)
+    assert a.shape == (60, 2) and np.isfinite(a).all()
+    assert len(list((tmp_path / "pc").glob("*.npy"))) == 1
+    assert P.project(pts, "tsne", max_iter=250) is a  # memory hit
+    P._CACHE.clear()
+    b = P.project(pts, "tsne", max_iter=250)  # disk hit: same numbers, no recomputation
+    np.testing.assert_array_equal(a, b)
+    monkeypatch.setenv("BLISS_PROJECTION_CACHE", "off")
+    P._CACHE.clear()
+    assert P.disk_cache_dir() is None
+    assert P.project(pts, "pca").shape == (60, 2)
