@@ -364,6 +364,7 @@ def whatif_bars(
     if threshold is not None and np.isfinite(threshold):
         fig.add_hline(y=threshold, line=dict(color="black", dash="dash"), annotation_text="threshold")
     _layout(fig, title, height=height, barmode="group", template=template)
+    fig.update_xaxes(type="category")
     return fig
 
 

@@ -143,9 +143,9 @@ def body(cur: S.Current) -> None:
                            f"threshold {r.threshold:.3f}.")
             df = pd.DataFrame({
                 "image": names,
-                "internal": r.internal, "external": r.external, "BLISS": r.score,
-                "nearest normal class": [b.class_names[int(c)] for c in r.nearest_class],
                 "verdict": np.where(r.anomalous, "ANOMALY", "normal"),
+                "BLISS": r.score, "internal": r.internal, "external": r.external,
+                "nearest normal class": [b.class_names[int(c)] for c in r.nearest_class],
             })
             st.dataframe(df, hide_index=True, column_config={
                 k: st.column_config.NumberColumn(format="%.2f") for k in ("internal", "external", "BLISS")})
