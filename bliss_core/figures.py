@@ -222,6 +222,9 @@ def error_rate_figure(rates: Mapping[str, list], title: str | None = "Errors vs 
             hovertemplate="avg dictionary sim %{x:.3f}<br>rate %{y:.1%}<br>%{customdata} images in bin<extra></extra>",
         ))
     _layout(fig, title, template=template)
+    # Rates reach 100% at either end, so the legend goes above the plot area, not over the lines.
+    fig.update_layout(legend=dict(orientation="h", x=0, xanchor="left", y=1.0, yanchor="bottom", bgcolor="rgba(0,0,0,0)"),
+                      margin=dict(t=80 if title else 40))
     fig.update_xaxes(title="average dictionary similarity (right = more text-like)")
     fig.update_yaxes(title="error rate", tickformat=".0%", rangemode="tozero")
     return fig
