@@ -57,12 +57,23 @@ def _env() -> dict[str, str]:
     return env
 
 
-def run_proc_rss(cmd: list[str], env: dict[str, str] | None = None, timeout: float = 900) -> dict[str, Any]:
+TIME_BIN = "/usr/bin/time" if Path("/usr/bin/time").exists() else None
+
+
+def run_proc_rss(cmd: list[str], env: dict[str, str] | None = None, timeout: float = 900,
+                 cwd: str | Path | None = None) -> dict[str, Any]:
     """Run one whole process: wall seconds, CPU seconds and the exact peak RSS (MiB) of that
     child (``os.wait4``), plus its stdout and stderr. A non-zero exit raises RuntimeError."""
+    # A forked child inherits this (large) process's RSS high-water mark, so ru_maxrss would be
+    # floored at it; /usr/bin/time is small, and the command it forks reports its own peak.
+    rss_file = None
+    if TIME_BIN:
+        fd, rss_file = tempfile.mkstemp(prefix="bliss-rss-")
+        os.close(fd)
+        cmd = [TIME_BIN, "-f", "%M", "-o", rss_file, *cmd]
     t0 = time.perf_counter()
     with tempfile.TemporaryFile() as fo, tempfile.TemporaryFile() as fe:
-        proc = subprocess.Popen(cmd, stdout=fo, stderr=fe, env=env or _env(), cwd=str(REPO))
+        proc = subprocess.Popen(cmd, stdout=fo, stderr=fe, env=env or _env(), cwd=str(cwd or REPO))
         deadline = t0 + timeout
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
@@ -77,9 +88,16 @@ def run_proc_rss(cmd: list[str], env: dict[str, str] | None = None, timeout: flo
         fo.seek(0)
         fe.seek(0)
         out, err = fo.read().decode(), fe.read().decode()
+    maxrss_kib = usage.ru_maxrss
+    if rss_file:
+        try:
+            maxrss_kib = int(Path(rss_file).read_text().split()[-1])
+        except (OSError, ValueError, IndexError):
+            pass
+        os.unlink(rss_file)
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}): {err[-2000:]}")
-    return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "maxrss_mib": usage.ru_maxrss / 1024,
+    return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "maxrss_mib": maxrss_kib / 1024,
             "stdout": out, "stderr": err}
 
 
@@ -139,14 +157,16 @@ def bench_eval(mode: str, tmp: Path, repeats: int, with_before: bool, with_sort_
     }
     if with_sort_per_class:
         contenders["baseline_sort_per_class"] = (contenders["baseline_published"][0] + ["--sort-per-class"], _env())
+    cwds: dict[str, Path] = {}
     if with_before and (tree := before_tree(tmp)) is not None:
         env = dict(os.environ, PYTHONPATH=str(tree))
         contenders[f"bliss_evaluate_before_{BEFORE_COMMIT}"] = (
             [PY, "-m", "bliss_core", "evaluate", "--bundle", str(bundle), *setup, "--json"], env)
+        cwds[f"bliss_evaluate_before_{BEFORE_COMMIT}"] = tree  # `-m` puts the cwd first on sys.path
     runs: dict[str, list[dict]] = {k: [] for k in contenders}
     for _ in range(repeats):
         for name, (cmd, env) in contenders.items():
-            runs[name].append(run_proc_rss(cmd, env=env))
+            runs[name].append(run_proc_rss(cmd, env=env, cwd=cwds.get(name)))
 
     def aurocs(name: str) -> list[float]:
         d = json.loads(runs[name][-1]["stdout"])
@@ -162,6 +182,7 @@ def bench_eval(mode: str, tmp: Path, repeats: int, with_before: bool, with_sort_
             "median_wall_s": med([r["wall_s"] for r in runs[name]]),
             "median_cpu_s": med([r["cpu_s"] for r in runs[name]]),
             "max_rss_mib": max(r["maxrss_mib"] for r in runs[name]),
+            "cpu_s": [r["cpu_s"] for r in runs[name]],
             "aurocs": a,
             "max_abs_auroc_diff_vs_baseline": max(abs(x - y) for x, y in zip(a, ref)),
         }

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import threading
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,9 @@ REQUIRED_KEYS = (
 OPTIONAL_KEYS = ("image_id",)
 #: Refuse bundles whose arrays would need more memory than this when loaded (bytes).
 MAX_BUNDLE_BYTES = int(os.environ.get("BLISS_MAX_BUNDLE_BYTES", 8 * 1024**3))
+
+
+_OWNED = threading.local()  # ids of freshly loaded arrays that validation may normalise in place
 
 
 class BundleError(ValueError):
@@ -107,7 +111,8 @@ class Bundle:
             sq = _sq_norms(x32)
             if not np.all(np.isfinite(sq)) and not np.all(np.isfinite(arr)):
                 raise BundleError(f"{where}: {key} contains NaN or infinite values.")
-            checked[key] = (x32, sq, x32 is not arr and not np.shares_memory(x32, arr))
+            owned = (x32 is not arr and not np.shares_memory(x32, arr)) or id(arr) in getattr(_OWNED, "ids", ())
+            checked[key] = (x32, sq, owned)
         for key in ("image_emb", "class_text_emb", "dict_text_emb"):
             x32, sq, owned = checked.pop(key)
             setattr(self, key, _normalise_rows(x32, key, where, sq, owned))
@@ -277,6 +282,7 @@ def load_bundle(path: str | os.PathLike | Any) -> Bundle:
             raise BundleError(f"{where}: {key} must be a 1-D array of strings.")
     if data["image_is_train"].dtype != np.bool_:
         raise BundleError(f"{where}: image_is_train must be a bool array, got {data['image_is_train'].dtype}.")
+    _OWNED.ids = {id(data[k]) for k in ("image_emb", "class_text_emb", "dict_text_emb")}
     try:
         return Bundle(
             image_emb=data["image_emb"],
@@ -292,6 +298,8 @@ def load_bundle(path: str | os.PathLike | Any) -> Bundle:
     except BundleError as exc:
         msg = str(exc)
         raise BundleError(msg.replace("bundle:", f"{where}:", 1)) from None
+    finally:
+        _OWNED.ids = ()
 
 
 def bundle_from_arrays(arrays: Mapping[str, Any], meta: Mapping[str, Any] | None = None) -> Bundle:

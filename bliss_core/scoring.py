@@ -44,6 +44,8 @@ def _unit(x: np.ndarray) -> np.ndarray:
     norms = _row_norms(x)[:, None]
     if np.any(norms <= 0) or not np.all(np.isfinite(norms)):
         raise ScoringError("an embedding has zero length or non-finite values and cannot be scored.")
+    if x.size and np.max(np.abs(norms - 1.0)) <= 1e-6:
+        return x  # already unit length (bundles are normalised on load): skip a full copy
     return x / norms.astype(np.float32)
 
 
@@ -263,16 +265,25 @@ class BlissScorer(BaseScorer):
         m = self.dict_text_.shape[0]
         kmax = check_topk(self.topk if max_topk is None else max_topk, m)
         internal = -((X @ self.class_text_.T) - self.mu_[None, :]) / self.sd_[None, :]
-        sims = X @ self.dict_text_.T
-        if kmax < m:
-            part = np.argpartition(-sims, kmax - 1, axis=1)[:, :kmax]
-        else:
-            part = np.broadcast_to(np.arange(m), sims.shape).copy()
-        part_sims = np.take_along_axis(sims, part, axis=1)
+        # Top-K entries per image, in row blocks: the block's similarities and argpartition
+        # indices stay small enough (< 32 MiB) to be reused by the allocator instead of being
+        # mapped and zeroed afresh, and the full N x M matrix never exists.
+        dict_t = self.dict_text_.T
+        n = X.shape[0]
+        part = np.empty((n, kmax), dtype=np.int64)
+        part_sims = np.empty((n, kmax), dtype=np.float32)
+        block = max(1, min(n, (16 * 1024**2) // (8 * m)))
+        for start in range(0, n, block):
+            sims = X[start : start + block] @ dict_t
+            if kmax < m:
+                p = np.argpartition(sims, m - kmax, axis=1)[:, m - kmax :]
+            else:
+                p = np.broadcast_to(np.arange(m), sims.shape)
+            part[start : start + block] = p
+            part_sims[start : start + block] = np.take_along_axis(sims, p, axis=1)
         order = np.argsort(-part_sims, axis=1, kind="stable")
         topk_idx = np.take_along_axis(part, order, axis=1)
         topk_sim = np.take_along_axis(part_sims, order, axis=1).astype(np.float64)
-        del sims
         z = (topk_sim[None, :, :] - self.dict_mu_[:, topk_idx]) / self.dict_sd_[:, topk_idx]
         ext_cumsum = np.cumsum(z, axis=2)
         return BlissPrecomputed(
