@@ -1,10 +1,7 @@
-"""Detection metrics with anomalies as the positive class.
+"""Detection metrics with anomalies as the positive class (plain functions over scikit-learn).
 
-The curves are computed here in numpy, following scikit-learn's algorithms step for step
-(``roc_curve`` with ``drop_intermediate=True``, trapezoidal ``auc``, step-wise
-``average_precision_score``), so the numbers are the same as scikit-learn's while
-``bliss evaluate`` never pays the ~1-2 s it takes to import scikit-learn. One stable sort of
-the scores serves the ROC curve, AUROC, AUPR and FPR@95 together.
+scikit-learn is imported on first use, not with the package, so commands that never compute a
+metric do not pay for it.
 """
 
 from __future__ import annotations
@@ -31,76 +28,47 @@ def _check(is_anomaly: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.n
     return y, s
 
 
-def _counts(y: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(fps, tps, thresholds) at each distinct score, highest score first (sklearn's binary curve)."""
-    order = np.argsort(s, kind="stable")[::-1]
-    s_sorted = s[order]
-    distinct = np.flatnonzero(np.diff(s_sorted))
-    idx = np.r_[distinct, y.size - 1]
-    tps = np.cumsum(y[order], dtype=np.float64)[idx]
-    fps = 1 + idx.astype(np.float64) - tps
-    return fps, tps, s_sorted[idx]
-
-
-def _roc_from_counts(fps: np.ndarray, tps: np.ndarray, thr: np.ndarray):
-    if fps.shape[0] > 2:
-        keep = np.flatnonzero(np.r_[True, np.logical_or(np.diff(fps, 2), np.diff(tps, 2)), True])
-        fps, tps, thr = fps[keep], tps[keep], thr[keep]
-    tps = np.r_[0.0, tps]
-    fps = np.r_[0.0, fps]
-    thr = np.r_[np.inf, thr.astype(np.float64)]
-    return fps / fps[-1], tps / tps[-1], thr
-
-
-def _auc(fpr: np.ndarray, tpr: np.ndarray) -> float:
-    # trapezoid rule exactly as scipy.integrate.trapezoid computes it (fpr is non-decreasing)
-    d = np.diff(fpr)
-    return float(np.add.reduce(d * (tpr[1:] + tpr[:-1]) / 2.0))
-
-
-def _ap_from_counts(fps: np.ndarray, tps: np.ndarray) -> float:
-    ps = tps + fps
-    precision = np.divide(tps, ps, out=np.zeros_like(tps), where=ps != 0)
-    recall = tps / tps[-1]
-    precision = np.r_[precision[::-1], 1.0]
-    recall = np.r_[recall[::-1], 0.0]
-    return float(max(0.0, -np.sum(np.diff(recall) * precision[:-1])))
-
-
-def _fpr_at(fpr: np.ndarray, tpr_curve: np.ndarray, tpr: float) -> float:
-    return float(fpr[np.searchsorted(tpr_curve, tpr, side="left")])
-
-
 def auroc(is_anomaly: np.ndarray, scores: np.ndarray) -> float:
     """Area under the ROC curve; 1.0 means every anomaly scores above every normal image."""
+    from sklearn.metrics import roc_auc_score
+
     y, s = _check(is_anomaly, scores)
-    fpr, tpr, _ = _roc_from_counts(*_counts(y, s))
-    return _auc(fpr, tpr)
+    return float(roc_auc_score(y, s))
 
 
 def aupr(is_anomaly: np.ndarray, scores: np.ndarray) -> float:
     """Average precision with anomalies positive."""
+    from sklearn.metrics import average_precision_score
+
     y, s = _check(is_anomaly, scores)
-    fps, tps, _ = _counts(y, s)
-    return _ap_from_counts(fps, tps)
+    return float(average_precision_score(y, s))
 
 
 def fpr_at_tpr(is_anomaly: np.ndarray, scores: np.ndarray, tpr: float = 0.95) -> float:
     """Fraction of normal images flagged when the threshold catches ``tpr`` of the anomalies."""
+    from sklearn.metrics import roc_curve
+
     y, s = _check(is_anomaly, scores)
-    fpr, tpr_curve, _ = _roc_from_counts(*_counts(y, s))
-    return _fpr_at(fpr, tpr_curve, tpr)
+    fpr, tpr_curve, _ = roc_curve(y, s)
+    return float(fpr[np.searchsorted(tpr_curve, tpr, side="left")])
 
 
 def detection_metrics(is_anomaly: np.ndarray, scores: np.ndarray) -> dict[str, float]:
-    """AUROC, AUPR and FPR at 95% TPR from one sort of the scores."""
+    """AUROC, AUPR and FPR at 95% TPR from one ROC curve (one sort for ROC, one for AP)."""
+    from sklearn.metrics import auc, average_precision_score, roc_curve
+
     y, s = _check(is_anomaly, scores)
-    fps, tps, thr = _counts(y, s)
-    fpr, tpr, _ = _roc_from_counts(fps, tps, thr)
-    return {"auroc": _auc(fpr, tpr), "aupr": _ap_from_counts(fps, tps), "fpr95": _fpr_at(fpr, tpr, 0.95)}
+    fpr, tpr, _ = roc_curve(y, s)
+    return {
+        "auroc": float(auc(fpr, tpr)),
+        "aupr": float(average_precision_score(y, s)),
+        "fpr95": float(fpr[np.searchsorted(tpr, 0.95, side="left")]),
+    }
 
 
 def roc_points(is_anomaly: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(fpr, tpr, thresholds) of the ROC curve, for plotting (as ``sklearn.metrics.roc_curve``)."""
+    """(fpr, tpr, thresholds) of the ROC curve, for plotting."""
+    from sklearn.metrics import roc_curve
+
     y, s = _check(is_anomaly, scores)
-    return _roc_from_counts(*_counts(y, s))
+    return roc_curve(y, s)
