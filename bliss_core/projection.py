@@ -116,20 +116,17 @@ def _unit_rows(x: np.ndarray) -> np.ndarray:
     return x / np.where(norms > 0, norms, 1.0).astype(np.float32)
 
 
-def _cosine_knn(x: np.ndarray, k: int, block: int = 1024) -> tuple[np.ndarray, np.ndarray]:
-    """Exact k nearest neighbours (self included) by cosine distance, nearest first."""
+def _cosine_knn(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Exact k nearest neighbours (self included) by cosine distance, nearest first.
+
+    scikit-learn's brute-force search with the Euclidean metric on unit rows: the same
+    neighbours as cosine (|a - b|^2 = 2 - 2 cos), at a third of the time of metric="cosine".
+    """
+    from sklearn.neighbors import NearestNeighbors
+
     z = _unit_rows(np.asarray(x, dtype=np.float32))
-    n = z.shape[0]
-    idx = np.empty((n, k), dtype=np.int64)
-    dist = np.empty((n, k), dtype=np.float32)
-    for s in range(0, n, block):
-        d = 1.0 - z[s : s + block] @ z.T
-        p = np.argpartition(d, k - 1, axis=1)[:, :k]
-        pd = np.take_along_axis(d, p, axis=1)
-        o = np.argsort(pd, axis=1, kind="stable")
-        idx[s : s + block] = np.take_along_axis(p, o, axis=1)
-        dist[s : s + block] = np.maximum(np.take_along_axis(pd, o, axis=1), 0.0)
-    return idx, dist
+    dist, idx = NearestNeighbors(n_neighbors=k, algorithm="brute").fit(z).kneighbors(z)
+    return idx.astype(np.int64), np.maximum(dist.astype(np.float32) ** 2 / 2.0, 0.0)
 
 
 def _have_opentsne() -> bool:

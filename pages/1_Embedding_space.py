@@ -11,8 +11,20 @@ from bliss_core import app_state as S
 from bliss_core import figures as F
 from bliss_core.diagnostics import bundle_clustering_stats
 from bliss_core.explore import describe_ids, joint_points, selected_ids
+from bliss_core.projection import warm_up
 
 S.page_setup()
+
+
+@st.cache_resource(show_spinner=False)
+def _umap_warm_up() -> bool:
+    """Once per server process: compile UMAP's numba code in the background while the user
+    looks at the (instant) PCA view, so choosing UMAP does not wait for the compiler."""
+    warm_up(("umap",), background=True)
+    return True
+
+
+_umap_warm_up()
 
 CAPTION = (
     "What you are looking at: every dot is an embedding squeezed into two dimensions. Blue circles are images, "
