@@ -80,12 +80,16 @@ def model_controls() -> None:
     if model_key == "untrained":
         st.warning("An UNTRAINED model has random weights: use it only to check that the plumbing works. "
                    "Every page will say so.", icon=":material/warning:")
-    ds = c2.selectbox("Images", list(DATASETS), format_func=DATASETS.get, key="m_data")
+    from .data import paths_allowed
+
+    # On a shared server (BLISS_ALLOW_SERVER_PATHS=0) nobody may point the app at server paths.
+    choices = [k for k in DATASETS if paths_allowed(None) or k not in ("folder", "zip")]
+    ds = c2.selectbox("Images", choices, format_func=DATASETS.get, key="m_data")
+    if len(choices) < len(DATASETS):
+        c2.caption("Reading folders and zips on the server is turned off here: upload a zip instead.")
     spec = ds
     upload: tuple[str, bytes] | None = None
     if ds in ("folder", "zip"):
-        from .data import paths_allowed
-
         if not paths_allowed(None):
             st.error("Server paths are disabled here (BLISS_ALLOW_SERVER_PATHS=0); upload a zip instead.")
             return

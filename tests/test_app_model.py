@@ -105,3 +105,21 @@ def test_untrained_model_on_folder(tiny_folder, tmp_path, monkeypatch):
     assert any("bad.jpg" in str(e.value) for e in at.error)
     frames = [d.value for d in at.dataframe if "verdict" in d.value.columns]
     assert frames and list(frames[0]["image"]) == ["good.png"]
+
+
+def test_server_paths_can_be_turned_off(monkeypatch):
+    """A shared deployment (BLISS_ALLOW_SERVER_PATHS=0) offers uploads, never server paths."""
+    monkeypatch.delenv("BLISS_BUNDLE", raising=False)
+    monkeypatch.setenv("BLISS_ALLOW_SERVER_PATHS", "0")
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at.radio(key="source_choice").set_value("model").run()
+    _ok(at)
+    options = at.selectbox(key="m_data").options
+    assert "upload" in " ".join(options).lower()
+    assert not any("on this server" in o for o in options), options
+    monkeypatch.setenv("BLISS_ALLOW_SERVER_PATHS", "1")
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at.radio(key="source_choice").set_value("model").run()
+    assert any("on this server" in o for o in at.selectbox(key="m_data").options)
