@@ -144,11 +144,7 @@ def home() -> None:
         from bliss_core.diagnostics import bundle_clustering_stats
 
         stats = bundle_clustering_stats(b)
-        m1, m2, m3, m4 = st.columns(4)
-        m1.metric("text ↔ text similarity", f"{stats['text_text']:.3f}", help="Mean cosine between text embeddings.")
-        m2.metric("image ↔ image similarity", f"{stats['image_image']:.3f}")
-        m3.metric("image ↔ text similarity", f"{stats['image_text']:.3f}")
-        m4.metric("modality gap", f"{stats['modality_gap']:.3f}", help="|mean image − mean text|")
+        S.show_clustering_stats(stats, st.columns(4))
         st.caption("Images are far less similar to any text than texts are to each other: the texts form their own "
                    "cluster away from the images — the text clustering effect. Next: **Embedding space** to see it, **BLISS scoring** to correct it.")
         S.sync_query_params()

@@ -519,3 +519,18 @@ def md_escape(text: str) -> str:
 
 def content_sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:16]
+
+
+CLUSTERING_METRICS = (
+    ("text_text", "text ↔ text similarity", "Mean cosine similarity between text embeddings (labels and dictionary)."),
+    ("image_image", "image ↔ image similarity", "Mean cosine similarity between image embeddings."),
+    ("image_text", "image ↔ text similarity", "Mean cosine similarity between an image and a text."),
+    ("modality_gap", "modality gap", "Distance between the mean image and the mean text embedding."),
+)
+
+
+def show_clustering_stats(stats: dict, slots: Sequence[Any]) -> None:
+    """The four text clustering statistics as metrics, one per slot (columns or containers)."""
+    for slot, (key, label, help_text) in zip(slots, CLUSTERING_METRICS):
+        slot.metric(label, f"{stats[key]:.3f}", help=help_text)
+

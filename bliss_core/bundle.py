@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import threading
 import zipfile
 from dataclasses import dataclass, field
@@ -17,6 +16,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
+
+from .atomic import atomic_write
 
 REQUIRED_KEYS = (
     "image_emb",
@@ -193,7 +194,6 @@ class Bundle:
 def save_bundle(bundle: Bundle, path: str | os.PathLike, *, float16: bool = False) -> Path:
     """Write ``bundle`` to ``path`` atomically (temporary file in the same folder, then rename)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     dtype = np.float16 if float16 else np.float32
     arrays: dict[str, np.ndarray] = {
         "image_emb": bundle.image_emb.astype(dtype),
@@ -207,19 +207,8 @@ def save_bundle(bundle: Bundle, path: str | os.PathLike, *, float16: bool = Fals
     }
     if bundle.image_id is not None:
         arrays["image_id"] = np.array(bundle.image_id, dtype=str)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    with atomic_write(path) as fh:
+        np.savez(fh, **arrays)
     return path
 
 

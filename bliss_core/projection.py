@@ -25,13 +25,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import threading
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from .atomic import atomic_write
 
 METHODS = ("pca", "tsne", "umap")
 _CACHE: "OrderedDict[str, np.ndarray]" = OrderedDict()
@@ -93,17 +94,8 @@ def _disk_put(key: str, coords: np.ndarray) -> None:
         return
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npy", dir=folder)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.save(fh, coords, allow_pickle=False)
-            os.replace(tmp, folder / f"{key}.npy")
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        with atomic_write(folder / f"{key}.npy") as fh:
+            np.save(fh, coords, allow_pickle=False)
         files = sorted(folder.glob("*.npy"), key=lambda p: p.stat().st_mtime)
         for old in files[: max(0, len(files) - DISK_CACHE_FILES)]:
             old.unlink(missing_ok=True)

@@ -68,10 +68,7 @@ def body(cur: S.Current) -> None:
     with right:
         st.markdown("#### Text clustering statistics")
         stats = bundle_clustering_stats(b)
-        st.metric("text ↔ text", f"{stats['text_text']:.3f}", help="Mean cosine similarity between text embeddings.")
-        st.metric("image ↔ image", f"{stats['image_image']:.3f}")
-        st.metric("image ↔ text", f"{stats['image_text']:.3f}")
-        st.metric("modality gap", f"{stats['modality_gap']:.3f}", help="Distance between mean image and mean text.")
+        S.show_clustering_stats(stats, [st.container() for _ in S.CLUSTERING_METRICS])
         st.caption("Image ↔ text similarity is far below text ↔ text: texts sit together, away from the images. "
                    "How close an image drifts to that cluster shifts its similarity to every label at once.")
 
