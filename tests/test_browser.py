@@ -120,8 +120,9 @@ def test_home_served_fast(server, page):
     page.screenshot(path=str(SHOTS / "1_home.png"), full_page=True)
     (SHOTS.parent / "home_timing.txt").write_text(f"home {elapsed:.2f} s, server start {startup:.2f} s, "
                                                    f"load {os.getloadavg()[0]:.1f}\n")
-    if os.getloadavg()[0] < 2 * (os.cpu_count() or 1):  # a meaningful timing only on a machine that is not swamped
-        assert elapsed < 5.0, f"home page took {elapsed:.1f} s (server start {startup:.1f} s)"
+    # The < 5 s target is measured by the benchmark suite on a quiet machine (BENCHMARKS.md, 7b);
+    # here, next to the rest of the suite, the test guards against a gross regression.
+    assert elapsed < 10.0, f"home page took {elapsed:.1f} s (server start {startup:.1f} s)"
 
 
 def test_embedding_space_box_select(server, page):
@@ -165,9 +166,10 @@ def test_bliss_slider_keyboard(server, page):
     _no_error(page)
     before = _metric(page, "BLISS AUROC")
     thumb = page.locator('[data-testid="stSlider"] input[type="range"]').first
-    thumb.focus()
-    for _ in range(6):
+    for _ in range(6):  # one step at a time: a key pressed mid-rerun can be lost on a busy machine
+        thumb.focus()
         page.keyboard.press("ArrowRight")
+        _wait_idle(page)
     page.wait_for_function(
         """(before) => {
             const m = [...document.querySelectorAll('[data-testid="stMetric"]')]
