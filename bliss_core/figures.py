@@ -152,6 +152,13 @@ def projection_scatter(
 
 
 # -- dictionary similarity -----------------------------------------------------------------
+def _hist_bars(edges: np.ndarray, heights: np.ndarray, name: str, color: str, hover: str) -> go.Bar:
+    """One pre-binned histogram as bars: the browser gets the bins, not every raw value."""
+    return go.Bar(x=(edges[:-1] + edges[1:]) / 2, y=heights, width=np.diff(edges), name=name,
+                  marker=dict(color=color, opacity=0.6, line=dict(width=0)),
+                  hovertemplate=hover + "<extra>" + esc(name) + "</extra>")
+
+
 def similarity_histograms(
     label_vs_dict: np.ndarray,
     image_vs_dict: np.ndarray,
@@ -170,11 +177,7 @@ def similarity_histograms(
             continue
         counts, edges = np.histogram(v, bins=nbins)
         dens = counts / max(counts.sum(), 1) / np.diff(edges)
-        fig.add_trace(go.Bar(
-            x=(edges[:-1] + edges[1:]) / 2, y=dens, width=np.diff(edges), name=name,
-            marker=dict(color=color, opacity=0.6, line=dict(width=0)),
-            hovertemplate="cosine %{x:.3f}<br>density %{y:.2f}<extra>" + esc(name) + "</extra>",
-        ))
+        fig.add_trace(_hist_bars(edges, dens, name, color, "cosine %{x:.3f}<br>density %{y:.2f}"))
     _layout(fig, title, barmode="overlay", bargap=0, template=template)
     fig.update_xaxes(title="cosine similarity")
     fig.update_yaxes(title="density")
@@ -195,9 +198,7 @@ def avg_dict_similarity_histogram(
     fig = go.Figure()
     for mask, name, color in ((~y, "normal test images", NORMAL_COLOR), (y, "anomalies", ANOMALY_COLOR)):
         counts, _ = np.histogram(avg_sim[mask], bins=edges)
-        fig.add_trace(go.Bar(x=(edges[:-1] + edges[1:]) / 2, y=counts, width=np.diff(edges), name=name,
-                             marker=dict(color=color, opacity=0.6, line=dict(width=0)),
-                             hovertemplate="avg sim %{x:.3f}<br>%{y} images<extra>" + name + "</extra>"))
+        fig.add_trace(_hist_bars(edges, counts, name, color, "avg sim %{x:.3f}<br>%{y} images"))
     _layout(fig, title, barmode="overlay", bargap=0, template=template)
     fig.update_xaxes(title="mean cosine similarity to all dictionary entries")
     fig.update_yaxes(title="images")
