@@ -16,7 +16,7 @@ import numpy as np
 
 from .bundle import Bundle
 from .diagnostics import avg_dict_similarity, confusion_at, threshold_at_tpr
-from .metrics import MetricError, detection_metrics, roc_points
+from .metrics import MetricError, detection_metrics_and_roc
 from .scoring import BlissScorer, KNNScorer, MaxSimScorer, ScoringError, check_topk
 
 
@@ -76,15 +76,19 @@ class LiveScoring:
             self.baseline_scores["maxsim"] = MaxSimScorer().fit(ref, ref_lab, bundle.class_text_emb).decision_function(test)
         if "knn" in baselines:
             self.baseline_scores["knn"] = KNNScorer(k=knn_k).fit(ref, ref_lab).decision_function(test)
-        self.baseline_metrics = {k: detection_metrics(self.is_anomaly, v) for k, v in self.baseline_scores.items()}
-        self.baseline_roc = {k: roc_points(self.is_anomaly, v)[:2] for k, v in self.baseline_scores.items()}
+        self.baseline_metrics: dict[str, dict[str, float]] = {}
+        self.baseline_roc: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for name, values in self.baseline_scores.items():
+            metrics, (fpr, tpr, _) = detection_metrics_and_roc(self.is_anomaly, values)
+            self.baseline_metrics[name] = metrics
+            self.baseline_roc[name] = (fpr, tpr)
 
     def view(self, lam: float, topk: int, tpr: float = 0.95) -> LiveView:
         """Scores, metrics, ROC and error lists for one (lambda, K) at the threshold catching ``tpr``."""
         start = time.perf_counter()
         scores = self.pre.scores(lam, topk)
-        metrics = {"bliss": detection_metrics(self.is_anomaly, scores), **self.baseline_metrics}
-        fpr, tpr_curve, _ = roc_points(self.is_anomaly, scores)
+        bliss, (fpr, tpr_curve, _) = detection_metrics_and_roc(self.is_anomaly, scores)
+        metrics = {"bliss": bliss, **self.baseline_metrics}
         threshold = threshold_at_tpr(self.is_anomaly, scores, tpr)
         errors = confusion_at(self.is_anomaly, scores, threshold)
         return LiveView(

@@ -55,20 +55,21 @@ def fpr_at_tpr(is_anomaly: np.ndarray, scores: np.ndarray, tpr: float = 0.95) ->
 
 def detection_metrics(is_anomaly: np.ndarray, scores: np.ndarray) -> dict[str, float]:
     """AUROC, AUPR and FPR at 95% TPR from one ROC curve (one sort for ROC, one for AP)."""
+    return detection_metrics_and_roc(is_anomaly, scores)[0]
+
+
+def detection_metrics_and_roc(
+    is_anomaly: np.ndarray, scores: np.ndarray
+) -> tuple[dict[str, float], tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """:func:`detection_metrics` and the (fpr, tpr, thresholds) curve they were read from, so a
+    caller that plots the curve (the app's slider path) does not compute it twice."""
     from sklearn.metrics import auc, average_precision_score, roc_curve
 
     y, s = _check(is_anomaly, scores)
-    fpr, tpr, _ = roc_curve(y, s)
-    return {
+    fpr, tpr, thr = roc_curve(y, s)
+    metrics = {
         "auroc": float(auc(fpr, tpr)),
         "aupr": float(average_precision_score(y, s)),
         "fpr95": float(fpr[np.searchsorted(tpr, 0.95, side="left")]),
     }
-
-
-def roc_points(is_anomaly: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(fpr, tpr, thresholds) of the ROC curve, for plotting."""
-    from sklearn.metrics import roc_curve
-
-    y, s = _check(is_anomaly, scores)
-    return roc_curve(y, s)
+    return metrics, (fpr, tpr, thr)
