@@ -13,7 +13,7 @@ import threading
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -289,18 +289,3 @@ def load_bundle(path: str | os.PathLike | Any) -> Bundle:
         raise BundleError(msg.replace("bundle:", f"{where}:", 1)) from None
     finally:
         _OWNED.ids = ()
-
-
-def bundle_from_arrays(arrays: Mapping[str, Any], meta: Mapping[str, Any] | None = None) -> Bundle:
-    """Build a bundle from a dict using the file's key names (handy in notebooks and tests)."""
-    return Bundle(
-        image_emb=arrays["image_emb"],
-        image_label=arrays["image_label"],
-        image_is_train=arrays["image_is_train"],
-        class_names=list(arrays["class_names"]),
-        class_text_emb=arrays["class_text_emb"],
-        dict_names=list(arrays["dict_names"]),
-        dict_text_emb=arrays["dict_text_emb"],
-        meta=dict(meta or arrays.get("meta", {}) or {}),
-        image_id=list(arrays["image_id"]) if arrays.get("image_id") is not None else None,
-    )

@@ -7,7 +7,6 @@ O(N D) instead of O(N^2 D).
 
 from __future__ import annotations
 
-from typing import Sequence
 
 import numpy as np
 
@@ -136,10 +135,3 @@ def error_dict_similarity_correlation(rates: dict[str, list]) -> dict[str, float
             continue
         out[key] = float(np.corrcoef(np.argsort(np.argsort(c)), np.argsort(np.argsort(r)))[0, 1])
     return out
-
-
-def select_normal(bundle, normal: Sequence[int]) -> dict[str, np.ndarray]:
-    """Test-set masks for a choice of normal classes: anomaly labels and test indices."""
-    test = np.flatnonzero(~bundle.image_is_train)
-    is_anomaly = ~np.isin(bundle.image_label[test], list(normal))
-    return {"test_idx": test, "is_anomaly": is_anomaly}
