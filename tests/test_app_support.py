@@ -146,15 +146,38 @@ def test_slider_update_timing_small(sim):
     assert t["n_moves"] == 8 and t["p95"] > 0
 
 
+def _join_background_warm_ups(timeout_s: float = 180.0) -> None:
+    """Wait for UMAP warm-up threads that earlier page tests started in this process.
+
+    A cold numba compilation (a fresh clone's first run) holds a core for tens of seconds; a
+    timing taken beside it measures the compiler, not the slider path.
+    """
+    import threading
+
+    for t in threading.enumerate():
+        if t.name == "bliss-projection-warm-up":
+            t.join(timeout_s)
+
+
 @pytest.mark.slow
 def test_slider_update_timing_10k_under_100ms():
-    """The BLISS page's server-side work per slider move on 10,000 test images."""
-    from bliss_core.app_state import slider_update_timing
+    """The BLISS page's server-side work per slider move on 10,000 test images.
 
+    Measured as a whole process of its own (as the benchmark suite does), so that threads left
+    running in the test process cannot stall it.
+    """
+    import subprocess
+    import sys
+
+    _join_background_warm_ups()
+    code = ("import json; from bliss_core.app_state import slider_update_timing; "
+            "print(json.dumps(slider_update_timing(n_moves=40)))")
     # Best of up to three runs of 40 moves: another process on this 2-core machine can stall a
     # run, and the target is about this code, not about the neighbours.
     for _ in range(3):
-        t = slider_update_timing(n_moves=40)
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, out.stderr[-2000:]
+        t = json.loads(out.stdout.strip().splitlines()[-1])
         print("slider timing (ms):", {k: round(v, 1) for k, v in t.items()})
         if t["p95"] <= 100.0:
             break
