@@ -84,6 +84,24 @@ def _bundle_controls() -> None:
         st.session_state["source"] = {"kind": "simulation"}
 
 
+def _typed_to_selection(class_names: tuple[str, ...]) -> None:
+    """on_change of the typed labels: select the classes they name; say which names no class has."""
+    from bliss_core.whatif import clean_labels
+
+    ss = st.session_state
+    labels, msgs = clean_labels(ss.get("normal_typed", ""))
+    index = {n.casefold(): n for n in class_names}
+    found = [index[w.casefold()] for w in labels if w.casefold() in index]
+    missing = [w for w in labels if w.casefold() not in index]
+    if missing:
+        shown = ", ".join(f"'{w[:40]}'" for w in missing[:5]) + (" …" if len(missing) > 5 else "")
+        msgs.append(f"No class is called {shown}. The classes are: {', '.join(class_names[:20])}"
+                    + (" …" if len(class_names) > 20 else "") + ".")
+    if found:
+        ss["normal_sel"] = found
+    ss["normal_typed_msgs"] = msgs
+
+
 def _model_controls() -> None:
     from bliss_core import app_models as M
 
@@ -119,16 +137,29 @@ def home() -> None:
 
         st.subheader("2 · Normal classes")
         normal = S.normal_classes(cur)
-        sel = st.multiselect(
+        c1, c2 = st.columns([3, 2])
+        c2.text_input("…or type them", key="normal_typed", placeholder="e.g. " + ", ".join(b.class_names[:2]),
+                      on_change=_typed_to_selection, args=(tuple(b.class_names),),
+                      help="Class names separated by commas; case does not matter.")
+        sel = c1.multiselect(
             "Normal classes (everything else in the test set is an anomaly)", b.class_names, key="normal_sel",
-            help="Pick from the dataset's classes. Free-text labels need a text encoder: with a real or untrained "
-                 "model you can rewrite the label text on the Label what-if page.")
+            help="Pick from the dataset's classes, or type their names beside.")
+        for m in st.session_state.pop("normal_typed_msgs", []):
+            st.warning(S.md_escape(m))
         normal = S.set_normal(cur, sel)
         if not normal:
             st.warning("Choose at least one normal class.")
         elif len(normal) == len(b.class_names):
             st.warning("Every class is normal, so the test set has no anomalies and AUROC is undefined. "
                        "Leave at least one class out.")
+
+        if normal and cur.kind == "model":
+            from bliss_core import app_models as M
+
+            M.label_wording_controls(cur, normal)
+        elif normal:
+            st.caption("Free-text label wording needs a text encoder: choose *Real model* as the data source "
+                       "(the simulation and bundles hold fixed label embeddings).")
 
         st.subheader("3 · Prompt and dictionary")
         meta = b.meta
@@ -171,7 +202,7 @@ with st.sidebar:
         _normal = S.normal_classes(_cur)
         _tag = "SIMULATION" if _cur.bundle.is_simulation else ("UNTRAINED MODEL" if _cur.bundle.untrained else _cur.kind.replace("_", " "))
         st.caption(f"{_tag} · {len(_cur.bundle.class_names)} classes · normal: "
-                   + ", ".join(S.md_escape(_cur.bundle.class_names[c]) for c in _normal[:6])
+                   + ", ".join(S.normal_label(_cur.bundle, c) for c in _normal[:6])
                    + (" …" if len(_normal) > 6 else ""))
     except Exception as _exc:  # the page itself explains the problem
         logging.getLogger("bliss.app").info("sidebar summary: %s", _exc)

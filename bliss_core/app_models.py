@@ -1,5 +1,5 @@
 """The app's real-model side: the home page's model form, embedding with progress, text
-encoding for the what-if page, and embedding uploaded images.
+encoding (reworded normal labels, the what-if page), and embedding uploaded images.
 
 Everything that imports torch (``bliss_core.models``, ``bliss_core.pipeline``) is imported
 inside functions, only when the user picks a model.
@@ -13,7 +13,7 @@ import logging
 import os
 import shutil
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import streamlit as st
@@ -270,3 +270,65 @@ def embed_uploaded(cur: S.Current, images: list[tuple[str, Any]]) -> tuple[np.nd
     for (name, im) in images:
         S.register_images({name: S.thumbnail(im)})
     return emb, ""
+
+
+def apply_label_text(cur: S.Current, wording: Mapping[str, str]) -> S.Current:
+    """The current source with the user's words for some classes, encoded by its text encoder.
+
+    ``wording`` maps class name to the new label text; names the bundle lacks are ignored. The
+    returned key names the wording, so every cache downstream (scorers, grids, projections)
+    recomputes for it. Without a text encoder the source is returned unchanged.
+    """
+    from .whatif import reworded_bundle
+
+    b = cur.bundle
+    index = {n: i for i, n in enumerate(b.class_names)}
+    todo = {index[n]: w for n, w in wording.items() if n in index and w and w != n}
+    if not todo:
+        return cur
+    encode = text_encoder(cur)
+    if encode is None:
+        return cur
+    classes = sorted(todo)
+    emb = encode([todo[c] for c in classes], str(b.meta.get("prompt", "This is a photo of a {}")))
+    reworded = reworded_bundle(b, dict(zip(classes, emb)), {c: todo[c] for c in classes})
+    tag = hashlib.sha256(json.dumps(sorted(todo.items())).encode()).hexdigest()[:12]
+    return S.Current(reworded, f"{cur.key}:labels:{tag}", cur.kind, cur.label)
+
+
+def _set_label_text(name: str, widget_key: str) -> None:
+    """on_change of a wording box: keep the cleaned words (or drop them when back to the name)."""
+    from .whatif import clean_labels
+
+    ss = st.session_state
+    words, msgs = clean_labels([ss.get(widget_key, "")])
+    wording = dict(ss.get("label_text") or {})
+    if words and words[0] != name:
+        wording[name] = words[0]
+    else:
+        wording.pop(name, None)
+    ss["label_text"] = wording
+    ss["label_text_msgs"] = [m.replace("Label 1", f"The label for '{name}'") for m in msgs]
+
+
+def label_wording_controls(cur: S.Current, normal: list[int], max_boxes: int = 24) -> None:
+    """Home page: one text box per normal class to change the words its label embedding encodes."""
+    b = cur.bundle
+    ss = st.session_state
+    st.caption("Free-text labels: change the words the model reads for a normal class (its reference images "
+               "stay the class's images). Each change is re-encoded by the model's text encoder and used on "
+               "every page.")
+    wording = ss.get("label_text") or {}
+    cols = st.columns(3)
+    for i, c in enumerate(normal[:max_boxes]):
+        name = b.class_names[c]
+        key = f"label_text::{name}"
+        cols[i % 3].text_input(f"Label for class “{name}”", value=wording.get(name, name), key=key, max_chars=400,
+                               on_change=_set_label_text, args=(name, key))
+    if len(normal) > max_boxes:
+        st.caption(f"Only the first {max_boxes} normal classes can be reworded here.")
+    for m in ss.get("label_text_msgs") or []:
+        st.warning(S.md_escape(m))
+    changed = [c for c in normal if b.class_names[c] in (b.meta.get("label_text") or {})]
+    if changed:
+        st.success("Encoded as: " + "; ".join(S.normal_label(b, c) for c in changed))

@@ -225,7 +225,12 @@ def current() -> Current:
         b = ss.get("model_bundle")
         if b is None:
             raise AppError("no embeddings yet: on the home page, press 'Embed' to run the model on the data.")
-        return Current(b, f"model:{src.get('key')}", kind, b.describe())
+        cur = Current(b, f"model:{src.get('key')}", kind, b.describe())
+        if ss.get("label_text"):  # the user's wording for some classes, re-encoded by the model
+            from .app_models import apply_label_text
+
+            cur = apply_label_text(cur, ss["label_text"])
+        return cur
     p = sim_params()
     pj = json.dumps(p, sort_keys=True)
     return Current(_sim_bundle(pj), "sim:" + pj, "simulation", "simulation")
@@ -515,6 +520,14 @@ def md_escape(text: str) -> str:
 
     text = str(text).replace("<", "&lt;").replace(">", "&gt;")
     return re.sub(r"([\\`*_{}\[\]()#+\-.!|~$])", r"\\\1", text)
+
+
+def normal_label(bundle: Bundle, c: int) -> str:
+    """A class name for markdown, with the words its label embedding encodes when reworded."""
+    from .whatif import label_text
+
+    name, words = bundle.class_names[int(c)], label_text(bundle, c)
+    return md_escape(name) if words == name else f"{md_escape(name)} (as “{md_escape(words)}”)"
 
 
 def content_sha(data: bytes) -> str:

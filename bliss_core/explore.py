@@ -13,6 +13,8 @@ from typing import Sequence
 
 import numpy as np
 
+from .whatif import label_text
+
 
 @dataclass
 class JointPoints:
@@ -47,7 +49,7 @@ def joint_points(
                 + ["label" if k in normal else "class_text" for k in cls_idx]
                 + ["dict"] * len(dict_idx))
     text = (ids_img
-            + [f'"{bundle.class_names[k]}"' for k in cls_idx]
+            + [f'"{label_text(bundle, k)}"' for k in cls_idx]
             + [f'"{bundle.dict_names[j]}"' for j in dict_idx])
     cls = ([bundle.class_names[bundle.image_label[i]] + (" (reference)" if bundle.image_is_train[i] else " (test)")
             for i in img_idx]
@@ -73,7 +75,7 @@ def describe_ids(bundle, ids: Sequence[int]) -> list[dict]:
                 "split": "reference" if bundle.image_is_train[g] else "test",
             })
         elif n <= g < n + c:
-            rows.append({"id": g, "kind": "class-name text", "name": bundle.class_names[g - n], "class": "", "split": ""})
+            rows.append({"id": g, "kind": "class-name text", "name": label_text(bundle, g - n), "class": "", "split": ""})
         elif n + c <= g < n + c + len(bundle.dict_names):
             rows.append({"id": g, "kind": "dictionary text", "name": bundle.dict_names[g - n - c], "class": "", "split": ""})
     return rows

@@ -9,6 +9,7 @@ own test set so that it catches ``tpr`` of its anomalies under the same label se
 
 from __future__ import annotations
 
+import copy
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -62,6 +63,41 @@ def clean_labels(raw: Sequence[str] | str, max_chars: int = MAX_LABEL_CHARS) -> 
     return labels, messages
 
 
+def _replace_class_text(class_text_emb: np.ndarray, text_emb: Mapping[int, np.ndarray]) -> np.ndarray:
+    """A copy of ``class_text_emb`` with the rows in ``text_emb`` replaced (unit length)."""
+    class_text = np.array(class_text_emb, dtype=np.float32, copy=True)
+    for c, emb in (text_emb or {}).items():
+        v = np.asarray(emb, dtype=np.float32).reshape(-1)
+        if v.shape[0] != class_text.shape[1]:
+            raise ScoringError("a label embedding has the wrong dimension for this dataset's model.")
+        if not 0 <= int(c) < class_text.shape[0]:
+            raise ScoringError(f"class {c} does not exist in this dataset.")
+        norm = float(np.linalg.norm(v))
+        if not np.isfinite(norm) or norm == 0.0:
+            raise ScoringError("a label embedding has zero length or non-finite values.")
+        class_text[int(c)] = v / norm
+    return class_text
+
+
+def reworded_bundle(bundle, text_emb: Mapping[int, np.ndarray], wording: Mapping[int, str]):
+    """The bundle with new label text for some classes: what the text encoder read for them.
+
+    ``text_emb`` maps class index to the embedding of its new wording, ``wording`` to the words
+    themselves (kept in ``meta["label_text"]`` by class name, for display). Images, reference
+    sets, class names and the dictionary are shared with ``bundle``, not copied.
+    """
+    out = copy.copy(bundle)
+    out.class_text_emb = _replace_class_text(bundle.class_text_emb, text_emb)
+    out.meta = {**bundle.meta, "label_text": {bundle.class_names[int(c)]: str(w) for c, w in wording.items()}}
+    return out
+
+
+def label_text(bundle, c: int) -> str:
+    """The words the class's text embedding encodes: a rewording when there is one, else its name."""
+    name = bundle.class_names[int(c)]
+    return str((bundle.meta.get("label_text") or {}).get(name, name))
+
+
 @dataclass
 class WhatIfResult:
     internal: np.ndarray
@@ -85,12 +121,7 @@ class LabelSetScorer:
         bad = [c for c in classes if not 0 <= c < n_classes]
         if bad:
             raise ScoringError(f"class {bad[0]} does not exist in this dataset.")
-        class_text = np.array(bundle.class_text_emb, dtype=np.float32, copy=True)
-        for c, emb in (text_emb or {}).items():
-            v = np.asarray(emb, dtype=np.float32).reshape(-1)
-            if v.shape[0] != class_text.shape[1]:
-                raise ScoringError("a label embedding has the wrong dimension for this dataset's model.")
-            class_text[int(c)] = v / np.linalg.norm(v)
+        class_text = _replace_class_text(bundle.class_text_emb, text_emb or {})
         train = bundle.image_is_train & np.isin(bundle.image_label, classes)
         lacking = [c for c in classes if not np.any(bundle.image_label[train] == c)]
         if lacking:

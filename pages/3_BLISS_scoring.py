@@ -110,7 +110,7 @@ def body(cur: S.Current) -> None:
     normal = S.normal_classes(cur)
     with st.spinner("Fitting class statistics and the baselines (once per choice of normal classes)…"):
         S.live_scoring(cur.key, tuple(normal), cur.bundle)
-    st.markdown(f"**Normal:** {', '.join(S.md_escape(cur.bundle.class_names[c]) for c in normal)} · "
+    st.markdown(f"**Normal:** {', '.join(S.normal_label(cur.bundle, c) for c in normal)} · "
                 f"**anomalies:** every other class in the test set")
     slider_area(cur, normal)
 

@@ -88,7 +88,7 @@ def _label_set_editor(cur: S.Current, side: str, default: list[int], encoder) ->
                            value="\n".join(b.class_names[c] for c in classes), key=f"wi_text_{side}", height=120)
         labels, msgs = clean_labels(raw.splitlines())
         for m in msgs:
-            st.warning(m)
+            st.warning(S.md_escape(m))
         if len(labels) != len(classes):
             st.warning(f"{len(labels)} usable label(s) for {len(classes)} class(es); the class names are used where "
                        "a label is missing.")

@@ -48,6 +48,12 @@ def _ok(at):
     assert not any("Something went wrong" in str(e.value) for e in at.error), [e.value for e in at.error]
 
 
+def _home(at):
+    """Back to the home page: a callable st.Page, which AppTest.switch_page cannot name by file."""
+    at._page_hash = next(h for h, info in at._registered_pages.items() if info.get("page_name") == "Home & setup")
+    return at.run()
+
+
 @pytest.mark.slow
 def test_untrained_model_on_folder(tiny_folder, tmp_path, monkeypatch):
     monkeypatch.setenv("BLISS_CACHE_DIR", str(tmp_path / "cache"))
@@ -72,6 +78,21 @@ def test_untrained_model_on_folder(tiny_folder, tmp_path, monkeypatch):
     assert any("Embedded" in str(s.value) for s in at.success), [e.value for e in at.error]
     assert any("broken.png" in str(w.value) for w in at.warning)  # the corrupt file was skipped by name
     assert at.multiselect(key="normal_sel").options == ["blue", "green", "red"]
+    # free-text wording of a normal class, re-encoded by the text encoder, reaches every page
+    at.multiselect(key="normal_sel").set_value(["blue", "green"]).run()
+    _ok(at)
+    at.switch_page("pages/3_BLISS_scoring.py").run()
+    auroc_before = [m.value for m in at.metric]
+    at = _home(at)
+    at.text_input(key="label_text::blue").set_value("a photo of the deep blue ocean").run()
+    _ok(at)
+    assert any("deep blue ocean" in str(s.value) for s in at.success), [s.value for s in at.success]
+    at.switch_page("pages/3_BLISS_scoring.py").run()
+    _ok(at)
+    assert any("as “a photo of the deep blue ocean”" in str(m.value) for m in at.markdown)
+    assert [m.value for m in at.metric] != auroc_before  # the label embedding changed, so did the scores
+    at.switch_page("pages/1_Embedding_space.py").run()
+    _ok(at)
     for page in PAGES:
         at.switch_page(page).run()
         _ok(at)

@@ -60,6 +60,24 @@ def test_home_simulation_is_labelled(monkeypatch):
     assert at.multiselect(key="normal_sel").value == ["airplane"]
 
 
+def test_typed_normal_labels_select_classes(monkeypatch):
+    """Typing class names (any case) selects them; a name no class has is explained, not applied."""
+    at = _start(monkeypatch)
+    at.text_input(key="normal_typed").set_value("Cat,  DOG, zebra").run()
+    _ok(at)
+    assert at.multiselect(key="normal_sel").value == ["cat", "dog"]
+    assert any("'zebra'" in str(w.value) and "airplane" in str(w.value) for w in at.warning)
+    # names of no class at all leave the selection as it was
+    at.text_input(key="normal_typed").set_value("<img src=x onerror=alert(1)>").run()
+    _ok(at)
+    assert at.multiselect(key="normal_sel").value == ["cat", "dog"]
+    assert any("No class is called" in str(w.value) for w in at.warning)
+    assert not any("<img" in str(w.value) for w in at.warning)  # escaped for markdown
+    at.switch_page("pages/3_BLISS_scoring.py").run()
+    _ok(at)
+    assert any("cat, dog" in str(m.value) for m in at.markdown)
+
+
 @pytest.mark.parametrize("source", ["simulation", "bundle"])
 def test_every_page_runs(monkeypatch, source, bundle_file):
     at = _start(monkeypatch, bundle_file if source == "bundle" else None)

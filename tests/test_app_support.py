@@ -97,6 +97,27 @@ def test_whatif_scorer_matches_live(sim, live):
     assert r3.test_metrics is None and r3.anomalous.shape == (5,)
 
 
+def test_reworded_bundle_scores_like_the_label_set_scorer(sim):
+    """A reworded bundle (the home page's free-text labels) scores exactly as LabelSetScorer does
+    with the same text embedding, leaves the original bundle untouched, and names the words."""
+    from bliss_core.whatif import label_text, reworded_bundle
+
+    new_text = 3.0 * sim.class_text_emb[1] + sim.class_text_emb[2]  # any direction; normalised on use
+    before = sim.class_text_emb.copy()
+    rb = reworded_bundle(sim, {0: new_text}, {0: "a jumbo jet"})
+    assert np.array_equal(sim.class_text_emb, before) and "label_text" not in sim.meta
+    assert rb.image_emb is sim.image_emb  # images are shared, not copied
+    assert label_text(rb, 0) == "a jumbo jet" and label_text(rb, 1) == sim.class_names[1]
+    np.testing.assert_allclose(np.linalg.norm(rb.class_text_emb[0]), 1.0, rtol=1e-6)
+    test = sim.image_emb[sim.test_idx]
+    via_bundle = LiveScoring(rb, [0]).view(0.5, 10).scores
+    via_scorer = LabelSetScorer(sim, [0], text_emb={0: new_text}).score(test, 0.5, 10).score
+    np.testing.assert_allclose(via_bundle, via_scorer, rtol=1e-6, atol=1e-7)
+    assert not np.allclose(via_bundle, LiveScoring(sim, [0]).view(0.5, 10).scores)
+    with pytest.raises(Exception, match="zero length"):
+        reworded_bundle(sim, {0: np.zeros(sim.dim)}, {0: "nothing"})
+
+
 class _Upload:
     def __init__(self, name, data):
         self.name, self._d, self.size = name, data, len(data)
