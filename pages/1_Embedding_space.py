@@ -11,6 +11,7 @@ from bliss_core import app_state as S
 from bliss_core import figures as F
 from bliss_core.diagnostics import bundle_clustering_stats
 from bliss_core.explore import describe_ids, joint_points, selected_ids
+from bliss_core.hover_thumbs import hover_thumbnails, thumbs_for_ids
 from bliss_core.projection import warm_up
 
 S.page_setup()
@@ -25,6 +26,14 @@ def _umap_warm_up() -> bool:
 
 
 _umap_warm_up()
+
+
+@st.cache_data(max_entries=8, ttl=S.CACHE_TTL, show_spinner=False)
+def _hover_thumbs(key: str, rows: tuple[int, ...], _image_ids: list[str]) -> dict[str, str]:
+    """Hover thumbnails of the plotted image rows of bundle ``key`` (seconds for thousands of
+    images the first time, so cached)."""
+    return thumbs_for_ids(_image_ids, rows, S.thumb_for)
+
 
 CAPTION = (
     "What you are looking at: every dot is an embedding squeezed into two dimensions. Blue circles are images, "
@@ -64,6 +73,11 @@ def body(cur: S.Current) -> None:
         fig = F.projection_scatter(coords, jp.modality, jp.text, jp.ids, jp.class_name, color_by=ss["color_by"],
                                    title=f"{label} of images, normal labels and dictionary text", template=None)
         event = st.plotly_chart(fig, key="proj_chart", on_select="rerun", selection_mode=("box", "lasso"))
+        rows = tuple(int(g) for g in jp.ids[jp.modality == "image"])
+        # Only sources with pictures (a real model's data) have thumbnails; one look-up tells.
+        with_thumbs = bool(rows and b.image_id and S.thumb_for(b.image_id[rows[0]]) is not None)
+        if with_thumbs:
+            st.caption("Hover over an image point to see the picture.")
         S.download_figure(fig, "embedding_projection", key="dl_proj")
     with right:
         st.markdown("#### Text clustering statistics")
@@ -72,7 +86,13 @@ def body(cur: S.Current) -> None:
         st.caption("Image ↔ text similarity is far below text ↔ text: texts sit together, away from the images. "
                    "How close an image drifts to that cluster shifts its similarity to every label at once.")
 
-    ids = selected_ids(event)
+    show_selection(b, selected_ids(event))
+    if with_thumbs:  # last, so building the thumbnails the first time delays nothing above
+        hover_thumbnails("proj_chart", _hover_thumbs(cur.key, rows, b.image_id))
+
+
+def show_selection(b, ids: list[int]) -> None:
+    """Counts, thumbnails and a table of the box/lasso-selected points."""
     st.markdown("#### Selection")
     if not ids:
         st.caption("Nothing selected yet: choose *Box select* or *Lasso select* in the chart's toolbar and drag.")
