@@ -59,8 +59,12 @@ TEMPLATE = "plotly_white"
 
 
 def esc(value) -> str:
-    """HTML-escape anything for plotly hover text."""
-    return html.escape(str(value), quote=True)
+    """Escape ``&``, ``<`` and ``>`` for plotly's text (a small HTML subset, so no user tags).
+
+    Quotes stay as they are: plotly does not decode ``&quot;`` and would show it literally, and
+    without ``<`` a quote cannot start or end an attribute.
+    """
+    return html.escape(str(value), quote=False)
 
 
 def _layout(fig: go.Figure, title: str | None = None, height: int = 420, template: str | None = TEMPLATE,

@@ -33,6 +33,9 @@ def test_figures_escape_user_text(sim):
     fig = F.projection_scatter(np.random.rand(len(jp.ids), 2), jp.modality, text, jp.ids, jp.class_name)
     js = fig.to_json()
     assert "<img src=x" not in js and "&lt;img src=x" in js
+    # quotes reach plotly as quotes (it shows "&quot;" literally, it does not decode it)
+    assert all("&quot;" not in str(row[1]) for tr in fig.data for row in tr.customdata)
+    assert any(str(row[1]).startswith('"') for tr in fig.data for row in tr.customdata)
     # customdata carries the global id
     ids = [row[0] for tr in fig.data for row in tr.customdata]
     assert sorted(ids) == sorted(jp.ids.tolist())
