@@ -150,6 +150,9 @@ def projection_scatter(
         dict(width=0.5, color="white"))
     add(modality == "label", "normal-label text", LABEL_COLOR, "star", 16, 1.0, dict(width=1, color="white"))
     _layout(fig, title, height=height, dragmode="lasso", template=template)
+    # Points can sit anywhere, so the legend goes below the plot area, never over them.
+    fig.update_layout(legend=dict(orientation="h", x=0, xanchor="left", y=-0.02, yanchor="top",
+                                  bgcolor="rgba(0,0,0,0)"))
     fig.update_xaxes(showticklabels=False, title=None, zeroline=False)
     fig.update_yaxes(showticklabels=False, title=None, zeroline=False, scaleanchor=None)
     return fig
