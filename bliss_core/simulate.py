@@ -103,4 +103,3 @@ def make_simulated_bundle(config: SimulationConfig | None = None, **overrides) -
         meta=meta,
         image_id=ids,
     )
-    return bundle

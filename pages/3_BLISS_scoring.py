@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
 from bliss_core import app_state as S
-from bliss_core import figures as F
 
 S.page_setup()
 

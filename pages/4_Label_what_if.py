@@ -28,7 +28,6 @@ def _label_set(key: str, classes: tuple[int, ...], texts_key: str, _bundle, _tex
 def _pick_images(cur: S.Current) -> tuple[np.ndarray, list[str], list[bytes | None]]:
     """Embeddings, names and thumbnails of the images to score (dataset sample or uploads)."""
     b = cur.bundle
-    ss = st.session_state
     src = st.radio("Images", ["dataset", "upload"], horizontal=True, key="wi_src",
                    format_func={"dataset": "Take some test images from the dataset", "upload": "Upload images"}.get)
     if src == "dataset":

@@ -38,7 +38,6 @@ def test_benchmark_suite_quick_runs(tmp_path):
 
 def test_baseline_published_agrees_with_bliss_evaluate(tmp_path):
     from bliss_core.bundle import save_bundle
-    from bliss_core.cli import main
     from bliss_core.simulate import make_simulated_bundle
 
     sys.path.insert(0, str(REPO / "benchmarks"))

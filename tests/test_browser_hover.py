@@ -11,23 +11,18 @@ from __future__ import annotations
 import base64
 import io
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
+from streamlit_server import CHROMIUM, running_streamlit
+from streamlit_server import CHROMIUM_ARGS as ARGS
+
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = os.environ.get("BLISS_CHROMIUM", "/usr/bin/chromium")
 SHOTS = ROOT / "test-artifacts" / "screenshots"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update"]
 
 if not os.path.exists(CHROMIUM):
     pytest.skip(f"{CHROMIUM} is not installed", allow_module_level=True)
@@ -64,48 +59,14 @@ def _red_uri() -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def url(tmp_path_factory):
     red = _red_uri()
     script = tmp_path_factory.mktemp("hover") / "hover_app.py"
     script.write_text(f"RED = {red!r}\n" + SCRIPT)
-    port = _free_port()
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-           "PYTHONUNBUFFERED": "1"}
-    (ROOT / "test-artifacts").mkdir(exist_ok=True)
-    with open(ROOT / "test-artifacts" / "streamlit_hover.log", "w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
-             "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    with urllib.request.urlopen(base + "/_stcore/health", timeout=1) as r:
-                        if r.status == 200:
-                            break
-                except OSError:
-                    time.sleep(0.1)
-                if proc.poll() is not None:
-                    raise RuntimeError("streamlit exited early; see test-artifacts/streamlit_hover.log")
-                if time.monotonic() > deadline:
-                    raise RuntimeError("streamlit did not become healthy in 60 s")
-            yield base, red
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    with running_streamlit(script, env={"PYTHONPATH": path}, log_name="streamlit_hover.log") as (base, _, _t):
+        yield base, red
 
 
 def _thumb(pg) -> dict:

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from bliss_core import make_simulated_bundle, save_bundle
-from bliss_core.bundle import Bundle
 from bliss_core.cli import main
 from bliss_core.diagnostics import (
     avg_dict_similarity,

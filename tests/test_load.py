@@ -18,15 +18,12 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 import pytest
+from streamlit_server import running_streamlit
 
 REPO = Path(__file__).resolve().parents[1]
 SESSIONS = int(os.environ.get("BLISS_LOAD_SESSIONS", "20"))
@@ -36,12 +33,6 @@ PAGE = "BLISS_scoring"
 
 pytestmark = pytest.mark.slow
 websockets = pytest.importorskip("websockets")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _rss_mb(pid: int) -> float:
@@ -56,31 +47,8 @@ def _rss_mb(pid: int) -> float:
 
 @pytest.fixture(scope="module")
 def server():
-    port = _free_port()
-    env = {**os.environ, "BLISS_LOG_LEVEL": "WARNING"}
-    env.pop("BLISS_BUNDLE", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"],
-        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-    )
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("the app server did not start within 60 s")
-    yield port, proc
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with running_streamlit("app.py", env={"BLISS_BUNDLE": "", "BLISS_LOG_LEVEL": "WARNING"}) as (url, proc, _):
+        yield int(url.rsplit(":", 1)[1]), proc
 
 
 class Session:
