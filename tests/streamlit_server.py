@@ -18,9 +18,19 @@ from typing import Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
+SHOTS = ARTIFACTS / "screenshots"
 CHROMIUM = os.environ.get("BLISS_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update"]
+
+
+def playwright_or_skip():
+    """``playwright.sync_api``; skips the calling test module when Chromium or Playwright is missing."""
+    import pytest
+
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is not installed", allow_module_level=True)
+    return pytest.importorskip("playwright.sync_api")
 
 
 def free_port() -> int:

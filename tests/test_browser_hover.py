@@ -11,22 +11,15 @@ from __future__ import annotations
 import base64
 import io
 import os
-from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from streamlit_server import CHROMIUM, running_streamlit
+from streamlit_server import CHROMIUM, ROOT, SHOTS, playwright_or_skip, running_streamlit
 from streamlit_server import CHROMIUM_ARGS as ARGS
 
 pytestmark = pytest.mark.browser
-
-ROOT = Path(__file__).resolve().parents[1]
-SHOTS = ROOT / "test-artifacts" / "screenshots"
-
-if not os.path.exists(CHROMIUM):
-    pytest.skip(f"{CHROMIUM} is not installed", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api")
+sync_api = playwright_or_skip()
 
 SCRIPT = '''
 import numpy as np
