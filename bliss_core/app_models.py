@@ -58,18 +58,6 @@ def _open_source(spec: str, limit: int | None, upload_sha: str | None = None, _d
     return D.open_source(spec, per_class_limit=limit)
 
 
-def _thumb_reader(source) -> Callable[[str], bytes | None]:
-    items = {it.image_id: it for it in source.items}
-
-    def read(image_id: str) -> bytes | None:
-        it = items.get(image_id)
-        if it is None:
-            return None
-        return S.thumbnail(it.load())
-
-    return read
-
-
 def model_controls() -> None:
     """The home page's 'real model' form: model, data, sample size, prompt, dictionary, Embed."""
     ss = st.session_state
@@ -210,8 +198,7 @@ def run_embedding(cfg: dict[str, Any], key: str, upload: tuple[str, bytes] | Non
     ss["model_key_done"] = key
     ss["model_cfg"] = cfg
     ss["source"] = {"kind": "model", "key": key}
-    ss["thumbs"] = {}
-    ss["thumb_reader"] = _thumb_reader(source)
+    ss["model_thumb_reader"] = S.thumb_reader(source)
     skipped = list(getattr(report, "skipped", []) or [])
     if skipped:
         name, why = skipped[0]

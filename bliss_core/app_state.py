@@ -215,22 +215,26 @@ def current() -> Current:
             b = _file_bundle(path, stt.st_mtime, stt.st_size)
         except BundleError as exc:
             raise AppError(str(exc))
+        _use_thumb_reader(_bundle_images(str(b.meta.get("dataset", ""))))
         return Current(b, f"file:{path}:{stt.st_mtime}:{stt.st_size}", kind, f"bundle file {os.path.basename(path)}")
     if kind == "bundle_upload":
         b = ss.get("uploaded_bundle")
         if b is None:
             raise AppError("no bundle uploaded yet; upload one on the home page.")
+        _use_thumb_reader(None)  # its paths name another machine's files, or anyone's on this one
         return Current(b, f"upload:{src.get('sha')}", kind, f"uploaded bundle {src.get('name', '')}")
     if kind == "model":
         b = ss.get("model_bundle")
         if b is None:
             raise AppError("no embeddings yet: on the home page, press 'Embed' to run the model on the data.")
+        _use_thumb_reader(ss.get("model_thumb_reader"))
         cur = Current(b, f"model:{src.get('key')}", kind, b.describe())
         if ss.get("label_text"):  # the user's wording for some classes, re-encoded by the model
             from .app_models import apply_label_text
 
             cur = apply_label_text(cur, ss["label_text"])
         return cur
+    _use_thumb_reader(None)  # uploaded bundles and the simulation have no pictures
     p = sim_params()
     pj = json.dumps(p, sort_keys=True)
     return Current(_sim_bundle(pj), "sim:" + pj, "simulation", "simulation")
@@ -420,6 +424,44 @@ def thumbnail(img, size: int = 128) -> bytes:
     buf = io.BytesIO()
     im.save(buf, format="PNG")
     return buf.getvalue()
+
+
+def thumb_reader(source) -> Callable[[str], bytes | None]:
+    """Thumbnail PNG bytes by image id, read from an open :class:`bliss_core.data.ImageSource`."""
+    items = {it.image_id: it for it in source.items}
+
+    def read(image_id: str) -> bytes | None:
+        it = items.get(image_id)
+        return None if it is None else thumbnail(it.load())
+
+    return read
+
+
+@st.cache_resource(max_entries=2, ttl=CACHE_TTL, show_spinner=False)
+def _bundle_images(dataset: str) -> Callable[[str], bytes | None] | None:
+    """Thumbnails for a server bundle file (BLISS_BUNDLE) whose images are still where
+    ``bliss embed`` read them (its ``meta["dataset"]``: a folder, zip or TinyImageNet path)."""
+    from .data import DataError, paths_allowed
+
+    kind = dataset.partition(":")[0].lower()
+    if kind not in ("folder", "zip", "tinyimagenet") or not paths_allowed(None):
+        return None
+    from .data import open_source
+
+    try:
+        return thumb_reader(open_source(dataset))
+    except (DataError, OSError) as exc:
+        log.info("no thumbnails for bundle images at %s: %s", dataset, exc)
+        return None
+
+
+def _use_thumb_reader(reader: Callable[[str], bytes | None] | None) -> None:
+    """Make ``reader`` the session's thumbnail source; a new source forgets the old thumbnails
+    (two sources can share image ids such as ``train/cat/0001.jpg``)."""
+    ss = st.session_state
+    if ss.get("thumb_reader") is not reader:
+        ss["thumb_reader"] = reader
+        ss["thumbs"] = {}
 
 
 def register_images(images: dict[str, bytes]) -> None:

@@ -8,6 +8,7 @@ import io
 import uuid
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -76,7 +77,7 @@ def _page(monkeypatch, reader):
     if reader is not None:  # what embedding with a real model leaves in the session
         at.session_state["source"] = {"kind": "model", "key": uuid.uuid4().hex}
         at.session_state["model_bundle"] = random_bundle()
-        at.session_state["thumb_reader"] = reader
+        at.session_state["model_thumb_reader"] = reader
         at.run()
         assert not any("SIMULATION" in str(i.value) for i in at.info)
     assert not at.exception, [e.value for e in at.exception]
@@ -109,3 +110,40 @@ def test_simulation_page_has_no_thumbnails(monkeypatch):
     assert any("SIMULATION" in str(i.value) for i in at.info)
     assert not _hover_caption(at)
     assert not _hover_component(at)
+
+
+def _bundle_of_folder(tmp_path) -> str:
+    """A bundle file as `bliss embed --data folder:...` would leave it (random embeddings), whose
+    images are still in that folder on this machine."""
+    from bliss_core import Bundle, save_bundle
+    from bliss_core.data import open_source
+
+    root = tmp_path / "imgs"
+    for c, color in (("red", (220, 30, 30)), ("blue", (30, 40, 220))):
+        (root / c).mkdir(parents=True)
+        for i in range(10):
+            (root / c / f"{i}.png").write_bytes(_png((24, 24), color))
+    src = open_source(f"folder:{root}")
+    items = src.items
+    rng = np.random.default_rng(0)
+    b = Bundle(image_emb=rng.standard_normal((len(items), 16)).astype(np.float32),
+               image_label=np.array([it.label for it in items]), image_is_train=np.array([it.is_train for it in items]),
+               class_names=list(src.class_names), class_text_emb=rng.standard_normal((2, 16)).astype(np.float32),
+               dict_names=[f"w{j}" for j in range(20)], dict_text_emb=rng.standard_normal((20, 16)).astype(np.float32),
+               meta={"dataset": src.spec}, image_id=[it.image_id for it in items])
+    return str(save_bundle(b, tmp_path / "b.npz"))
+
+
+@pytest.mark.parametrize("allow_paths", ["1", "0"])
+def test_bundle_file_shows_its_images_when_server_paths_are_allowed(monkeypatch, tmp_path, allow_paths):
+    """BLISS_BUNDLE from `bliss embed` on a folder: the pictures come from that folder, unless
+    the deployment turned server paths off."""
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("BLISS_BUNDLE", _bundle_of_folder(tmp_path))
+    monkeypatch.setenv("BLISS_ALLOW_SERVER_PATHS", allow_paths)
+    at = AppTest.from_file(str(ROOT / "pages" / "1_Embedding_space.py"), default_timeout=120)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert _hover_caption(at) == (allow_paths == "1")
+    assert len(_hover_component(at)) == (1 if allow_paths == "1" else 0)
