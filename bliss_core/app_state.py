@@ -437,7 +437,7 @@ def thumb_reader(source) -> Callable[[str], bytes | None]:
     return read
 
 
-@st.cache_resource(max_entries=2, ttl=CACHE_TTL, show_spinner=False)
+@st.cache_resource(max_entries=2, ttl=CACHE_TTL, show_spinner="Finding the bundle's images on the server…")
 def _bundle_images(dataset: str) -> Callable[[str], bytes | None] | None:
     """Thumbnails for a server bundle file (BLISS_BUNDLE) whose images are still where
     ``bliss embed`` read them (its ``meta["dataset"]``: a folder, zip or TinyImageNet path)."""
