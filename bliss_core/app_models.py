@@ -273,14 +273,21 @@ def apply_label_text(cur: S.Current, wording: Mapping[str, str]) -> S.Current:
     todo = {index[n]: w for n, w in wording.items() if n in index and w and w != n}
     if not todo:
         return cur
+    tag = hashlib.sha256(json.dumps(sorted(todo.items())).encode()).hexdigest()[:12]
+    key = f"{cur.key}:labels:{tag}"
+    # current() runs for the sidebar and again for the page on every rerun: encode and copy once.
+    done = st.session_state.get("_reworded")
+    if done is not None and done.key == key:
+        return done
     encode = text_encoder(cur)
     if encode is None:
         return cur
     classes = sorted(todo)
     emb = encode([todo[c] for c in classes], str(b.meta.get("prompt", "This is a photo of a {}")))
-    reworded = reworded_bundle(b, dict(zip(classes, emb)), {c: todo[c] for c in classes})
-    tag = hashlib.sha256(json.dumps(sorted(todo.items())).encode()).hexdigest()[:12]
-    return S.Current(reworded, f"{cur.key}:labels:{tag}", cur.kind, cur.label)
+    reworded = S.Current(reworded_bundle(b, dict(zip(classes, emb)), {c: todo[c] for c in classes}),
+                         key, cur.kind, cur.label)
+    st.session_state["_reworded"] = reworded
+    return reworded
 
 
 def _set_label_text(name: str, widget_key: str) -> None:
