@@ -12,14 +12,18 @@ import os
 
 import streamlit as st
 
-from bliss_core import app_state as S
+from bliss_core.app import frame, sources, state
+from bliss_core.app.frame import md_escape, normal_label, show_clustering_stats, source_banner
+from bliss_core.app.uploads import check_uploads, upload_limit_mb
+from bliss_core.core.diagnostics import bundle_clustering_stats
+from bliss_core.core.text import DEFAULT_PROMPT, clean_labels
 
-logging.basicConfig(level=os.environ.get("BLISS_LOG_LEVEL", "INFO"),
-                    format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+frame.configure_logging()
 
 st.set_page_config(page_title="bliss-lab", page_icon=":material/insights:", layout="wide",
                    initial_sidebar_state="expanded")
-S.init_session()
+state.init_session(sources.env_source())
+
 
 SOURCE_LABELS = {
     "simulation": ":material/science: Simulation (teaching mode, always works offline)",
@@ -49,32 +53,33 @@ def _simulation_controls() -> None:
 
 
 def _bundle_controls() -> None:
-    env_path = os.environ.get("BLISS_BUNDLE", "").strip()
+    files = sources.env_bundles()
+    env_path = files[0] if files else ""
     options = []
     if env_path:
         options.append("env")
     options.append("upload")
-    labels = {"env": f"File from BLISS_BUNDLE: {env_path}", "upload": "Upload a bundle (.npz)"}
+    labels = {"env": f"File from BLISS_BUNDLE: {os.path.basename(env_path)}", "upload": "Upload a bundle (.npz)"}
     default = "upload" if st.session_state["source"].get("kind") == "bundle_upload" or not env_path else "env"
     which = st.radio("Bundle", options, format_func=labels.get, index=options.index(default), horizontal=True,
                      label_visibility="collapsed")
     if which == "env":
         st.session_state["source"] = {"kind": "bundle_file", "path": env_path}
         return
-    st.caption(f"A bundle is written by `bliss embed` (any machine, any GPU). Limit {S.MAX_UPLOAD_MB:g} MB.")
+    st.caption(f"A bundle is written by `bliss embed` (any machine, any GPU). Limit {upload_limit_mb():g} MB.")
     up = st.file_uploader("Bundle file", type=["npz"], accept_multiple_files=False, key="bundle_upload")
     if up is not None:
-        pairs, msgs = S.check_uploads([up])
+        pairs, msgs = check_uploads([up])
         for m in msgs:
             st.error(m)
         if pairs:
             name, data = pairs[0]
-            sha = S.content_sha(data)
+            sha = sources.content_sha(data)
             if st.session_state["source"].get("sha") != sha:
                 try:
-                    st.session_state["uploaded_bundle"] = S.load_bundle_upload(name, data)
+                    st.session_state["uploaded_bundle"] = sources.load_bundle_upload(name, data)
                     st.session_state["source"] = {"kind": "bundle_upload", "sha": sha, "name": name}
-                except S.AppError as exc:
+                except frame.AppError as exc:
                     st.error(str(exc))
     elif st.session_state.get("uploaded_bundle") is not None:
         st.session_state["source"] = {"kind": "bundle_upload", **{k: v for k, v in st.session_state["source"].items()
@@ -86,8 +91,6 @@ def _bundle_controls() -> None:
 
 def _typed_to_selection(class_names: tuple[str, ...]) -> None:
     """on_change of the typed labels: select the classes they name; say which names no class has."""
-    from bliss_core.whatif import clean_labels
-
     ss = st.session_state
     labels, msgs = clean_labels(ss.get("normal_typed", ""))
     index = {n.casefold(): n for n in class_names}
@@ -103,9 +106,9 @@ def _typed_to_selection(class_names: tuple[str, ...]) -> None:
 
 
 def _model_controls() -> None:
-    from bliss_core import app_models as M
+    from bliss_core.app.model_form import model_controls
 
-    M.model_controls()
+    model_controls()
 
 
 def home() -> None:
@@ -131,12 +134,12 @@ def home() -> None:
             else:
                 _model_controls()
 
-        cur = S.current()
-        S.source_banner(cur)
+        cur = sources.current()
+        source_banner(cur)
         b = cur.bundle
 
         st.subheader("2 · Normal classes")
-        normal = S.normal_classes(cur)
+        normal = state.normal_classes(cur.key, b.class_names)
         c1, c2 = st.columns([3, 2])
         c2.text_input("…or type them", key="normal_typed", placeholder="e.g. " + ", ".join(b.class_names[:2]),
                       on_change=_typed_to_selection, args=(tuple(b.class_names),),
@@ -145,8 +148,8 @@ def home() -> None:
             "Normal classes (everything else in the test set is an anomaly)", b.class_names, key="normal_sel",
             help="Pick from the dataset's classes, or type their names beside.")
         for m in st.session_state.pop("normal_typed_msgs", []):
-            st.warning(S.md_escape(m))
-        normal = S.set_normal(cur, sel)
+            st.warning(md_escape(m))
+        normal = state.set_normal(cur.key, b.class_names, sel)
         if not normal:
             st.warning("Choose at least one normal class.")
         elif len(normal) == len(b.class_names):
@@ -154,9 +157,9 @@ def home() -> None:
                        "Leave at least one class out.")
 
         if normal and cur.kind == "model":
-            from bliss_core import app_models as M
+            from bliss_core.app.model_form import label_wording_controls
 
-            M.label_wording_controls(cur, normal)
+            label_wording_controls(cur, normal)
         elif normal:
             st.caption("Free-text label wording needs a text encoder: choose *Real model* as the data source "
                        "(the simulation and bundles hold fixed label embeddings).")
@@ -164,7 +167,7 @@ def home() -> None:
         st.subheader("3 · Prompt and dictionary")
         meta = b.meta
         c1, c2 = st.columns(2)
-        c1.text_input("Prompt template", value=str(meta.get("prompt", "This is a photo of a {}")), disabled=True,
+        c1.text_input("Prompt template", value=str(meta.get("prompt", DEFAULT_PROMPT)), disabled=True,
                       help="Fixed by the embeddings; with a real model set it before embedding, or try other "
                            "wordings on the Label what-if page.")
         c2.text_input("Dictionary", value=f"{meta.get('dictionary', 'simulated concepts' if b.is_simulation else 'unknown')}"
@@ -172,14 +175,12 @@ def home() -> None:
 
         st.subheader("4 · What is loaded")
         st.code(b.describe(), language=None)
-        from bliss_core.diagnostics import bundle_clustering_stats
-
         stats = bundle_clustering_stats(b)
-        S.show_clustering_stats(stats, st.columns(4))
+        show_clustering_stats(stats, st.columns(4))
         st.caption("Images are far less similar to any text than texts are to each other: the texts form their own "
                    "cluster away from the images — the text clustering effect. Next: **Embedding space** to see it, **BLISS scoring** to correct it.")
-        S.sync_query_params()
-    except S.AppError as exc:
+        state.sync_query_params()
+    except frame.AppError as exc:
         st.error(str(exc))
     except Exception:
         logging.getLogger("bliss.app").exception("home page failed")
@@ -194,18 +195,20 @@ PAGES = [
     st.Page("pages/4_Label_what_if.py", title="Label what-if", icon=":material/compare_arrows:"),
 ]
 
+
 with st.sidebar:
     st.image("assets/logo.svg", width=56)
     st.markdown("**bliss-lab** — bias-corrected language-image similarity")
     try:
-        _cur = S.current()
-        _normal = S.normal_classes(_cur)
+        _cur = sources.current()
+        _normal = state.normal_classes(_cur.key, _cur.bundle.class_names)
         _tag = "SIMULATION" if _cur.bundle.is_simulation else ("UNTRAINED MODEL" if _cur.bundle.untrained else _cur.kind.replace("_", " "))
         st.caption(f"{_tag} · {len(_cur.bundle.class_names)} classes · normal: "
-                   + ", ".join(S.normal_label(_cur.bundle, c) for c in _normal[:6])
+                   + ", ".join(normal_label(_cur.bundle, c) for c in _normal[:6])
                    + (" …" if len(_normal) > 6 else ""))
     except Exception as _exc:  # the page itself explains the problem
         logging.getLogger("bliss.app").info("sidebar summary: %s", _exc)
+
 
 nav = st.navigation(PAGES)
 nav.run()

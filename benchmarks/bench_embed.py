@@ -24,7 +24,7 @@ DEFAULT_DATA = f"zip:{Path(os.environ.get('BLISS_SHARED_DATA', REPO.parent / 'sh
 def run(models=("ViT-B-32", "ViT-B-16"), n_images: int = 128, batch_size: int = 32, data: str = DEFAULT_DATA,
         workers: int | None = None, device: str = "cpu") -> list[dict]:
     """Measure each model; return a list of dicts with forward-only and end-to-end images/s."""
-    from bliss_core.pipeline import measure_throughput
+    from throughput import measure_throughput
 
     out = []
     for m in models:

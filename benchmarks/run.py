@@ -198,7 +198,7 @@ def bench_eval(mode: str, tmp: Path, repeats: int, with_before: bool, with_sort_
                                             "max_rss_mib": max(r["maxrss_mib"] for r in r16)}
     # interpreter + imports alone, for the "computation only" ratio
     imp = [run_proc_rss([PY, "-c", "import numpy, sklearn.metrics"]) for _ in range(repeats)]
-    imp2 = [run_proc_rss([PY, "-c", "import bliss_core.cli, bliss_core.evaluate, bliss_core.bundle"]) for _ in range(repeats)]
+    imp2 = [run_proc_rss([PY, "-c", "import bliss_core.cli, bliss_core.core.evaluate, bliss_core.core.bundle"]) for _ in range(repeats)]
     out["startup_baseline_imports_s"] = med([r["wall_s"] for r in imp])
     out["startup_bliss_imports_s"] = med([r["wall_s"] for r in imp2])
     return out
@@ -208,9 +208,9 @@ def bench_eval(mode: str, tmp: Path, repeats: int, with_before: bool, with_sort_
 # 2: sweeps and sliders
 # ------------------------------------------------------------------------------------------
 def bench_grid(mode: str, tmp: Path, repeats: int) -> dict:
-    from bliss_core.bundle import load_bundle
-    from bliss_core.evaluate import evaluate
-    from bliss_core.splits import CIFAR10_ZOC_SPLITS
+    from bliss_core.core.bundle import load_bundle
+    from bliss_core.core.evaluate import evaluate
+    from bliss_core.core.splits import CIFAR10_ZOC_SPLITS
 
     bundle = load_bundle(make_bundle(tmp, mode))
     lams = [0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0]
@@ -229,9 +229,9 @@ def bench_grid(mode: str, tmp: Path, repeats: int) -> dict:
     per_point = (med(many) - med(one)) / (n - 1)
     # What one extra grid point costs, timed directly (robust to noise in the shared fit):
     # for every split, the scores at (lambda, K) and their AUROC/AUPR/FPR95.
-    from bliss_core.evaluate import split_test_labels
-    from bliss_core.metrics import detection_metrics
-    from bliss_core.scoring import BlissScorer
+    from bliss_core.core.evaluate import split_test_labels
+    from bliss_core.core.metrics import detection_metrics
+    from bliss_core.core.scoring import BlissScorer
 
     train = bundle.image_is_train
     pre = BlissScorer().fit(bundle.image_emb[train], bundle.image_label[train], bundle.class_text_emb,
@@ -266,8 +266,8 @@ def bench_grid(mode: str, tmp: Path, repeats: int) -> dict:
 def bench_slider(mode: str, tmp: Path, repeats: int) -> dict:
     import numpy as np
 
-    from bliss_core.live import LiveScoring
-    from bliss_core.simulate import make_simulated_bundle
+    from bliss_core.core.live import LiveScoring
+    from bliss_core.core.simulate import make_simulated_bundle
 
     test_per_class = 1000 if mode == "full" else 60
     bundle = make_simulated_bundle(test_per_class=test_per_class, train_per_class=5000 if mode == "full" else 100,
@@ -287,10 +287,11 @@ def bench_slider(mode: str, tmp: Path, repeats: int) -> dict:
         times.append(1000 * (time.perf_counter() - t))
     out["live_view_ms"] = {"p50": float(np.percentile(times, 50)), "p95": float(np.percentile(times, 95)),
                            "max": float(max(times)), "n_moves": len(times)}
-    # the app's own code path, when the app engineer's timing hook exists
+    # the app's own code path: benchmarks/app_timing.py runs what the scoring page runs
     code = (
-        "import json, warnings, logging; warnings.filterwarnings('ignore'); logging.disable(logging.WARNING)\n"
-        "from bliss_core.app_state import slider_update_timing as f\n"
+        "import json, sys, warnings, logging; warnings.filterwarnings('ignore'); logging.disable(logging.WARNING)\n"
+        f"sys.path.insert(0, {str(HERE)!r})\n"
+        "from app_timing import slider_update_timing as f\n"
         "print('@@' + json.dumps(f(n_moves=%d)))" % (40 if mode == "full" else 5)
     )
     if mode == "quick":
@@ -306,7 +307,7 @@ def bench_slider(mode: str, tmp: Path, repeats: int) -> dict:
 
 
 # ------------------------------------------------------------------------------------------
-# 3: embedding (the embedding engineer's script)
+# 3: embedding (benchmarks/bench_embed.py)
 # ------------------------------------------------------------------------------------------
 def bench_embed(mode: str, tmp: Path, repeats: int) -> dict:
     script = HERE / "bench_embed.py"
@@ -340,14 +341,14 @@ import json, os, sys, time, warnings
 warnings.filterwarnings("ignore")
 t0 = time.perf_counter()
 import numpy as np
-from bliss_core.simulate import make_simulated_bundle
+from bliss_core.core.simulate import make_simulated_bundle
 cfg = json.loads(sys.argv[1])
 b = make_simulated_bundle(train_per_class=10, test_per_class=cfg["test_per_class"], dim=cfg["dim"], n_dict=cfg["n_dict"])
 X = np.vstack([b.image_emb[~b.image_is_train], b.class_text_emb, b.dict_text_emb]).astype(np.float32)
 t1 = time.perf_counter()
 impl = cfg["impl"]
-if impl == "project":   # bliss_core.projection.project: what the app and `bliss diagnose` call
-    from bliss_core import projection as P
+if impl == "project":   # bliss_core.analysis.projection.project: what the app and `bliss diagnose` call
+    from bliss_core.analysis import projection as P
     warm = 0.0
     if cfg.get("warm"):  # the app's start-up warm-up (imports + numba compile), timed apart
         P.warm_up((cfg["method"],), background=False)

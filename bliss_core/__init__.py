@@ -1,22 +1,33 @@
-"""bliss-lab core: embeddings, bundles, BLISS scoring, baselines, metrics and diagnostics.
+"""bliss-lab: see, measure and correct the text clustering effect of CLIP-like models.
 
-Importing this package (and its scoring, metrics and bundle modules) does not import torch;
-only :mod:`bliss_core.embed` and the data loaders do, when they are used.
+The public API is re-exported here from the layers below it:
+
+- :mod:`bliss_core.core`: bundles, scorers, metrics, splits, evaluation, simulation (numpy and
+  scikit-learn only);
+- :mod:`bliss_core.analysis`: projections, figures and reports (plotly, umap-learn, openTSNE);
+- :mod:`bliss_core.embed`: models, image sources, dictionaries, the embedding cache and
+  pipeline (torch, open_clip, Pillow);
+- :mod:`bliss_core.scale`: the Ray engine and the torch scoring backend;
+- :mod:`bliss_core.cli`: the ``bliss`` command; :mod:`bliss_core.app`: the Streamlit app.
+
+Importing this package imports neither torch nor streamlit.
 """
 
-from .bundle import Bundle, BundleError, load_bundle, save_bundle
-from .evaluate import EvaluationError, evaluate
-from .metrics import MetricError, auroc, aupr, detection_metrics, fpr_at_tpr
-from .scoring import BlissScorer, KNNScorer, MaxSimScorer, MCMScorer, ScoringError, make_scorer
-from .simulate import SimulationConfig, make_simulated_bundle
-from .splits import SplitError, parse_normal_sets, setup_splits
+from .core.bundle import Bundle, load_bundle, save_bundle
+from .core.evaluate import evaluate
+from .core.metrics import aupr, auroc, detection_metrics, fpr_at_tpr
+from .core.scoring import BlissScorer, KNNScorer, MaxSimScorer, MCMScorer, make_scorer
+from .core.simulate import SimulationConfig, make_simulated_bundle
+from .core.splits import parse_normal_sets, setup_splits
+from .errors import (
+    BlissError, BundleError, EvaluationError, MetricError, NotFittedError, ScoringError, SplitError,
+)
 
 __all__ = [
-    "Bundle", "BundleError", "load_bundle", "save_bundle",
-    "EvaluationError", "evaluate",
-    "MetricError", "auroc", "aupr", "detection_metrics", "fpr_at_tpr",
-    "BlissScorer", "KNNScorer", "MaxSimScorer", "MCMScorer", "ScoringError", "make_scorer",
-    "SimulationConfig", "make_simulated_bundle",
-    "SplitError", "parse_normal_sets", "setup_splits",
+    "Bundle", "load_bundle", "save_bundle", "evaluate",
+    "aupr", "auroc", "detection_metrics", "fpr_at_tpr",
+    "BlissScorer", "KNNScorer", "MaxSimScorer", "MCMScorer", "make_scorer",
+    "SimulationConfig", "make_simulated_bundle", "parse_normal_sets", "setup_splits",
+    "BlissError", "BundleError", "EvaluationError", "MetricError", "NotFittedError", "ScoringError", "SplitError",
 ]
-__version__ = "0.1.0"
+__version__ = "0.2.0"

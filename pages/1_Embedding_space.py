@@ -7,14 +7,14 @@ import json
 import pandas as pd
 import streamlit as st
 
-from bliss_core import app_state as S
-from bliss_core import figures as F
-from bliss_core.diagnostics import bundle_clustering_stats
-from bliss_core.explore import describe_ids, joint_points, selected_ids
-from bliss_core.hover_thumbs import hover_thumbnails, thumbs_for_ids
-from bliss_core.projection import warm_up
+from bliss_core.app import cached, state
+from bliss_core.app.views import describe_ids, joint_points, projection_figure, selected_ids, warm_up
+from bliss_core.app.frame import CLUSTERING_METRICS, download_figure, page_setup, run_page, show_clustering_stats
+from bliss_core.app.sources import CACHE_TTL, Current
+from bliss_core.app.thumbnails import hover_thumbnails, thumb_for, thumbs_for_ids
+from bliss_core.core.diagnostics import bundle_clustering_stats
 
-S.page_setup()
+page_setup()
 
 
 @st.cache_resource(show_spinner=False)
@@ -28,11 +28,11 @@ def _umap_warm_up() -> bool:
 _umap_warm_up()
 
 
-@st.cache_data(max_entries=8, ttl=S.CACHE_TTL, show_spinner=False)
+@st.cache_data(max_entries=8, ttl=CACHE_TTL, show_spinner=False)
 def _hover_thumbs(key: str, rows: tuple[int, ...], _image_ids: list[str]) -> dict[str, str]:
     """Hover thumbnails of the plotted image rows of bundle ``key`` (seconds for thousands of
     images the first time, so cached)."""
-    return thumbs_for_ids(_image_ids, rows, S.thumb_for)
+    return thumbs_for_ids(_image_ids, rows, thumb_for)
 
 
 CAPTION = (
@@ -42,9 +42,9 @@ CAPTION = (
 )
 
 
-def body(cur: S.Current) -> None:
+def body(cur: Current) -> None:
     b = cur.bundle
-    normal = S.normal_classes(cur)
+    normal = state.normal_classes(cur.key, b.class_names)
     ss = st.session_state
     with st.sidebar:
         st.subheader("Projection")
@@ -65,24 +65,23 @@ def body(cur: S.Current) -> None:
     jp = joint_points(b, normal, sample_size=int(ss["sample_size"]), dict_size=400, seed=0)
     label = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}[method]
     with st.spinner(f"Computing the {label} projection of {len(jp.ids):,} points (cached afterwards)…"):
-        coords = S.projection(cur.key, tuple(normal), method, int(ss["sample_size"]),
+        coords = cached.projection(cur.key, tuple(normal), method, int(ss["sample_size"]),
                               json.dumps(params, sort_keys=True), jp.points)
 
     left, right = st.columns([3, 1], gap="large")
     with left:
-        fig = F.projection_scatter(coords, jp.modality, jp.text, jp.ids, jp.class_name, color_by=ss["color_by"],
-                                   title=f"{label} of images, normal labels and dictionary text", template=None)
+        fig = projection_figure(coords, jp, ss["color_by"], f"{label} of images, normal labels and dictionary text")
         event = st.plotly_chart(fig, key="proj_chart", on_select="rerun", selection_mode=("box", "lasso"))
         rows = tuple(int(g) for g in jp.ids[jp.modality == "image"])
         # Only sources with pictures (a real model's data) have thumbnails; one look-up tells.
-        with_thumbs = bool(rows and b.image_id and S.thumb_for(b.image_id[rows[0]]) is not None)
+        with_thumbs = bool(rows and b.image_id and thumb_for(b.image_id[rows[0]]) is not None)
         if with_thumbs:
             st.caption("Hover over an image point to see the picture.")
-        S.download_figure(fig, "embedding_projection", key="dl_proj")
+        download_figure(fig, "embedding_projection", key="dl_proj")
     with right:
         st.markdown("#### Text clustering statistics")
         stats = bundle_clustering_stats(b)
-        S.show_clustering_stats(stats, [st.container() for _ in S.CLUSTERING_METRICS])
+        show_clustering_stats(stats, [st.container() for _ in CLUSTERING_METRICS])
         st.caption("Image ↔ text similarity is far below text ↔ text: texts sit together, away from the images. "
                    "How close an image drifts to that cluster shifts its similarity to every label at once.")
 
@@ -101,7 +100,7 @@ def show_selection(b, ids: list[int]) -> None:
     counts = pd.Series([r["kind"] for r in rows]).value_counts()
     plural = {"image": "images", "class-name text": "class-name texts", "dictionary text": "dictionary texts"}
     st.write(", ".join(f"{v:,} {k if v == 1 else plural.get(k, k)}" for k, v in counts.items()) + " selected.")
-    thumbs = [(r, S.thumb_for(r["name"])) for r in rows if r["kind"] == "image"]
+    thumbs = [(r, thumb_for(r["name"])) for r in rows if r["kind"] == "image"]
     thumbs = [(r, t) for r, t in thumbs if t is not None][:24]
     if thumbs:
         cols = st.columns(8)
@@ -110,5 +109,5 @@ def show_selection(b, ids: list[int]) -> None:
     st.dataframe(pd.DataFrame(rows), hide_index=True, height=min(400, 38 + 35 * len(rows)))
 
 
-S.run_page("Embedding space", CAPTION, body)
-S.sync_query_params(proj=st.session_state.get("proj_method", "pca"))
+run_page("Embedding space", CAPTION, body)
+state.sync_query_params(proj=st.session_state.get("proj_method", "pca"))

@@ -6,11 +6,12 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from bliss_core import app_state as S
-from bliss_core import figures as F
-from bliss_core.diagnostics import dictionary_similarities, error_rates_by_dict_similarity, threshold_at_tpr
+from bliss_core.app import cached, state
+from bliss_core.app.frame import download_figure, page_setup, run_page
+from bliss_core.app.sources import Current
+from bliss_core.app.views import error_rate_figures, similarity_figures
 
-S.page_setup()
+page_setup()
 
 CAPTION = (
     "What you are looking at: the normal-label texts are far more similar to the dictionary words than any image "
@@ -20,27 +21,24 @@ CAPTION = (
 )
 
 
-def body(cur: S.Current) -> None:
+def body(cur: Current) -> None:
     b = cur.bundle
-    normal = S.normal_classes(cur)
+    normal = state.normal_classes(cur.key, b.class_names)
     with st.spinner("Preparing scores for the chosen normal classes…"):
-        live = S.live_scoring(cur.key, tuple(normal), b)
+        live = cached.live_scoring(cur.key, tuple(normal), b)
     ss = st.session_state
     rng = np.random.default_rng(0)
     test = live.test_idx
     sample = test if test.size <= 600 else np.sort(rng.choice(test, 600, replace=False))
-    label_sims = dictionary_similarities(b.class_text_emb[normal], b.dict_text_emb)
-    image_sims = dictionary_similarities(b.image_emb[sample], b.dict_text_emb)
+    fig_h, fig_a = similarity_figures(b, normal, live, sample)
 
     c1, c2 = st.columns(2, gap="large")
     with c1:
-        fig_h = F.similarity_histograms(label_sims, image_sims, template=None)
         st.plotly_chart(fig_h, key="sim_hist")
         st.caption(f"{len(normal)} normal label(s) × {len(b.dict_names)} dictionary entries, against "
                    f"{len(sample)} test images × {len(b.dict_names)} entries.")
-        S.download_figure(fig_h, "dictionary_similarity_histograms", key="dl_hist")
+        download_figure(fig_h, "dictionary_similarity_histograms", key="dl_hist")
     with c2:
-        fig_a = F.avg_dict_similarity_histogram(live.avg_dict_sim, live.is_anomaly, template=None)
         st.plotly_chart(fig_a, key="avg_hist")
         st.caption("Each test image's mean similarity to all dictionary entries, normal vs anomalous images.")
 
@@ -49,22 +47,17 @@ def body(cur: S.Current) -> None:
     topk = min(topk, live.max_topk)
     n_bins = st.slider("Bins (quantiles of average dictionary similarity)", 4, 20, 8, key="err_bins")
     c3, c4 = st.columns(2, gap="large")
-    for col, (name, scores) in zip(
-        (c3, c4),
-        (("Without correction (internal score, λ = 0)", live.baseline_scores["internal"]),
-         (f"BLISS (λ = {lam:g}, K = {topk})", live.view(lam, topk, tpr).scores)),
-    ):
-        thr = threshold_at_tpr(live.is_anomaly, scores, tpr)
-        rates = error_rates_by_dict_similarity(live.avg_dict_sim, live.is_anomaly, scores, thr, n_bins=n_bins)
+    named = [("Without correction (internal score, λ = 0)", live.baseline_scores["internal"]),
+             (f"BLISS (λ = {lam:g}, K = {topk})", live.view(lam, topk, tpr).scores)]
+    for col, (name, _), fig_e in zip((c3, c4), named, error_rate_figures(live, named, tpr, n_bins)):
         with col:
-            fig_e = F.error_rate_figure(rates, title=name, template=None)
             st.plotly_chart(fig_e, key=f"err_{name[:8]}")
     st.caption(f"Threshold set so that {tpr:.0%} of anomalies are caught (change λ, K on the BLISS scoring page). "
                "Without correction, missed anomalies pile up on the right (text-like images look like the normal "
                "label) and false alarms on the left.")
 
     df = pd.DataFrame({
-        "id": [b.image_id[g] if b.image_id else f"image {g}" for g in test],
+        "id": b.image_names(test),
         "class": [b.class_names[int(b.image_label[g])] for g in test],
         "anomaly": live.is_anomaly,
         "avg_dict_similarity": live.avg_dict_sim,
@@ -73,5 +66,5 @@ def body(cur: S.Current) -> None:
                        file_name="avg_dict_similarity.csv", mime="text/csv", on_click="ignore")
 
 
-S.run_page("Dictionary similarity", CAPTION, body)
-S.sync_query_params()
+run_page("Dictionary similarity", CAPTION, body)
+state.sync_query_params()

@@ -5,9 +5,13 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from bliss_core import app_state as S
+from bliss_core.app import cached, state
+from bliss_core.app.frame import download_figure, guarded, normal_label, page_setup, run_page
+from bliss_core.app.scoring_view import scoring_payload
+from bliss_core.app.sources import Current
+from bliss_core.app.thumbnails import thumb_for
 
-S.page_setup()
+page_setup()
 
 CAPTION = (
     "What you are looking at: the anomaly detector at work. λ sets how much of the external (dictionary) "
@@ -22,7 +26,7 @@ def _gallery(title: str, items: list[dict], total: int, help_text: str) -> None:
     if not items:
         st.write("None.")
         return
-    thumbs = [S.thumb_for(it["id"]) for it in items]
+    thumbs = [thumb_for(it["id"]) for it in items]
     if any(t is not None for t in thumbs):
         cols = st.columns(6)
         for i, (it, t) in enumerate(zip(items, thumbs)):
@@ -38,21 +42,21 @@ def _gallery(title: str, items: list[dict], total: int, help_text: str) -> None:
 
 
 @st.fragment
-@S.guarded
-def slider_area(cur: S.Current, normal: list[int]) -> None:
-    live = S.live_scoring(cur.key, tuple(normal), cur.bundle)
+@guarded
+def slider_area(cur: Current, normal: list[int]) -> None:
+    live = cached.live_scoring(cur.key, tuple(normal), cur.bundle)
     ss = st.session_state
     if ss.get("topk", 10) > live.max_topk:
         ss["topk"] = live.max_topk
     c1, c2, c3 = st.columns([2, 2, 1])
-    c1.slider("λ — weight of the external (dictionary) score", 0.0, S.LAMBDA_MAX, step=0.05, key="lam")
+    c1.slider("λ — weight of the external (dictionary) score", 0.0, state.LAMBDA_MAX, step=0.05, key="lam")
     c2.slider("K — nearest dictionary entries per image", 1, live.max_topk, step=1, key="topk")
     c3.select_slider("Operating point: TPR", [0.8, 0.85, 0.9, 0.95, 0.99], key="tpr")
     lam, topk, tpr = float(ss["lam"]), int(ss["topk"]), float(ss["tpr"])
-    if len(cur.bundle.dict_names) < S.MAX_TOPK:
+    if len(cur.bundle.dict_names) < state.MAX_TOPK:
         st.caption(f"The dictionary has only {len(cur.bundle.dict_names)} entries, so K stops there.")
-    grid = S.auroc_grid(cur.key, tuple(normal), live)
-    p = S.scoring_payload(live, lam, topk, tpr, grid=grid)
+    grid = cached.auroc_grid(cur.key, tuple(normal), live)
+    p = scoring_payload(live, lam, topk, tpr, grid=grid)
     view = p["view"]
     bliss, internal = view.metrics["bliss"], view.metrics["internal"]
     m = st.columns(5)
@@ -87,7 +91,7 @@ def slider_area(cur: S.Current, normal: list[int]) -> None:
     d1, d2, d3 = st.columns(3)
 
     def scores_csv() -> str:
-        ids = [b.image_id[g] if b.image_id else str(g) for g in live.test_idx]
+        ids = b.image_names(live.test_idx)
         df = pd.DataFrame({"id": ids, "class": [b.class_names[int(c)] for c in b.image_label[live.test_idx]],
                            "anomaly": live.is_anomaly, "bliss": view.scores,
                            **{k: v for k, v in live.baseline_scores.items()},
@@ -98,19 +102,19 @@ def slider_area(cur: S.Current, normal: list[int]) -> None:
         st.download_button("⬇ Scores (CSV)", scores_csv, file_name=f"bliss_scores_lam{lam:g}_K{topk}.csv",
                            mime="text/csv", on_click="ignore", key="dl_scores")
     with d2:
-        S.download_figure(p["roc_fig"], "roc_curves", key="dl_roc")
+        download_figure(p["roc_fig"], "roc_curves", key="dl_roc")
     with d3:
-        S.download_figure(heat, "auroc_heatmap", key="dl_heat")
-    S.sync_query_params()
+        download_figure(heat, "auroc_heatmap", key="dl_heat")
+    state.sync_query_params()
 
 
-def body(cur: S.Current) -> None:
-    normal = S.normal_classes(cur)
+def body(cur: Current) -> None:
+    normal = state.normal_classes(cur.key, cur.bundle.class_names)
     with st.spinner("Fitting class statistics and the baselines (once per choice of normal classes)…"):
-        S.live_scoring(cur.key, tuple(normal), cur.bundle)
-    st.markdown(f"**Normal:** {', '.join(S.normal_label(cur.bundle, c) for c in normal)} · "
+        cached.live_scoring(cur.key, tuple(normal), cur.bundle)
+    st.markdown(f"**Normal:** {', '.join(normal_label(cur.bundle, c) for c in normal)} · "
                 f"**anomalies:** every other class in the test set")
     slider_area(cur, normal)
 
 
-S.run_page("BLISS scoring", CAPTION, body)
+run_page("BLISS scoring", CAPTION, body)

@@ -6,11 +6,16 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from bliss_core import app_state as S
-from bliss_core import figures as F
-from bliss_core.whatif import LabelSetScorer, clean_labels, strip_control
+from bliss_core.app import models, state
+from bliss_core.app.frame import md_escape, page_setup, run_page
+from bliss_core.app.sources import CACHE_TTL, Current
+from bliss_core.app.thumbnails import thumb_for, thumbnail
+from bliss_core.app.uploads import IMAGE_TYPES, check_uploads, decode_uploads, upload_limits_text
+from bliss_core.app.views import whatif_figure
+from bliss_core.core.text import DEFAULT_PROMPT, clean_labels, strip_control
+from bliss_core.core.whatif import LabelSetScorer
 
-S.page_setup()
+page_setup()
 
 CAPTION = (
     "What you are looking at: a handful of images scored under two different sets of normal labels, side by side. "
@@ -20,12 +25,12 @@ CAPTION = (
 )
 
 
-@st.cache_resource(max_entries=6, ttl=S.CACHE_TTL, show_spinner=False)
+@st.cache_resource(max_entries=6, ttl=CACHE_TTL, show_spinner=False)
 def _label_set(key: str, classes: tuple[int, ...], texts_key: str, _bundle, _text_emb) -> LabelSetScorer:
     return LabelSetScorer(_bundle, classes, text_emb=_text_emb)
 
 
-def _pick_images(cur: S.Current) -> tuple[np.ndarray, list[str], list[bytes | None]]:
+def _pick_images(cur: Current) -> tuple[np.ndarray, list[str], list[bytes | None]]:
     """Embeddings, names and thumbnails of the images to score (dataset sample or uploads)."""
     b = cur.bundle
     src = st.radio("Images", ["dataset", "upload"], horizontal=True, key="wi_src",
@@ -37,25 +42,23 @@ def _pick_images(cur: S.Current) -> tuple[np.ndarray, list[str], list[bytes | No
         seed = c2.number_input("Sample (change for other images)", 0, 10_000, 0, key="wi_seed")
         rng = np.random.default_rng(int(seed))
         pick = np.sort(rng.choice(test, size=min(int(n), test.size), replace=False))
-        names = [b.image_id[g] if b.image_id else f"image {g}" for g in pick]
+        names = b.image_names(pick)
         names = [f"{nm} [{b.class_names[int(b.image_label[g])]}]" for nm, g in zip(names, pick)]
-        thumbs = [S.thumb_for(b.image_id[g]) if b.image_id else None for g in pick]
+        thumbs = [thumb_for(b.image_id[g]) if b.image_id else None for g in pick]
         return b.image_emb[pick], names, thumbs
-    st.caption(f"Images only (PNG, JPEG, GIF, BMP, WebP, TIFF); up to {S.MAX_UPLOAD_FILES} files of "
-               f"{S.MAX_UPLOAD_MB:g} MB. Broken or oversized files are refused by name; the rest proceed.")
-    files = st.file_uploader("Images to score", type=S.IMAGE_TYPES, accept_multiple_files=True, key="wi_files")
-    pairs, msgs = S.check_uploads(files)
-    good, bad = S.decode_uploads(pairs) if pairs else ([], [])
+    st.caption(f"Images only (PNG, JPEG, GIF, BMP, WebP, TIFF); {upload_limits_text()}. Broken or oversized "
+               "files are refused by name; the rest proceed.")
+    files = st.file_uploader("Images to score", type=IMAGE_TYPES, accept_multiple_files=True, key="wi_files")
+    pairs, msgs = check_uploads(files)
+    good, bad = decode_uploads(pairs) if pairs else ([], [])
     for m in msgs + bad:
         st.error(m)
     if not good:
         st.info("Upload one or more images to score them.")
         return np.zeros((0, b.dim), np.float32), [], []
-    thumbs = [S.thumbnail(im) for _, im in good]
+    thumbs = [thumbnail(im) for _, im in good]
     names = [name for name, _ in good]
-    from bliss_core import app_models as M
-
-    emb, why = M.embed_uploaded(cur, good)
+    emb, why = models.embed_uploaded(good)
     if emb is None:
         cols = st.columns(min(len(good), 8))
         for i, t in enumerate(thumbs[:8]):
@@ -65,7 +68,7 @@ def _pick_images(cur: S.Current) -> tuple[np.ndarray, list[str], list[bytes | No
     return emb, names, thumbs
 
 
-def _label_set_editor(cur: S.Current, side: str, default: list[int], encoder) -> tuple[list[int], dict, str] | None:
+def _label_set_editor(cur: Current, side: str, default: list[int], encoder) -> tuple[list[int], dict, str] | None:
     b = cur.bundle
     st.markdown(f"#### Label set {side}")
     names = st.multiselect(f"Normal classes ({side})", b.class_names, default=[b.class_names[c] for c in default],
@@ -78,16 +81,16 @@ def _label_set_editor(cur: S.Current, side: str, default: list[int], encoder) ->
     text_emb: dict[int, np.ndarray] = {}
     texts_key = ""
     if encoder is not None:
-        prompt = strip_control(st.text_input(f"Prompt template ({side})", value=str(b.meta.get("prompt", "This is a photo of a {}")),
+        prompt = strip_control(st.text_input(f"Prompt template ({side})", value=str(b.meta.get("prompt", DEFAULT_PROMPT)),
                                              key=f"wi_prompt_{side}", max_chars=200))
         if "{}" not in prompt:
-            st.warning("The prompt template needs a {} where the label goes; using 'This is a photo of a {}'.")
-            prompt = "This is a photo of a {}"
+            st.warning(f"The prompt template needs a {{}} where the label goes; using '{DEFAULT_PROMPT}'.")
+            prompt = DEFAULT_PROMPT
         raw = st.text_area(f"Label text for each normal class ({side}), one per line, in the order above",
                            value="\n".join(b.class_names[c] for c in classes), key=f"wi_text_{side}", height=120)
         labels, msgs = clean_labels(raw.splitlines())
         for m in msgs:
-            st.warning(S.md_escape(m))
+            st.warning(md_escape(m))
         if len(labels) != len(classes):
             st.warning(f"{len(labels)} usable label(s) for {len(classes)} class(es); the class names are used where "
                        "a label is missing.")
@@ -104,20 +107,18 @@ def _label_set_editor(cur: S.Current, side: str, default: list[int], encoder) ->
     return classes, text_emb, texts_key
 
 
-def body(cur: S.Current) -> None:
+def body(cur: Current) -> None:
     b = cur.bundle
-    normal = S.normal_classes(cur)
-    from bliss_core import app_models as M
-
-    encoder = M.text_encoder(cur)
+    normal = state.normal_classes(cur.key, b.class_names)
+    encoder = models.text_encoder()
     emb, names, thumbs = _pick_images(cur)
     ss = st.session_state
-    kmax = min(S.MAX_TOPK, len(b.dict_names))
+    kmax = min(state.MAX_TOPK, len(b.dict_names))
     if ss.get("topk", 10) > kmax:
         ss["topk"] = kmax
         st.caption(f"The dictionary has only {len(b.dict_names)} entries, so K is at most {kmax}.")
     c1, c2 = st.columns(2)
-    c1.slider("λ", 0.0, S.LAMBDA_MAX, step=0.05, key="lam")
+    c1.slider("λ", 0.0, state.LAMBDA_MAX, step=0.05, key="lam")
     c2.slider("K", 1, kmax, step=1, key="topk")
     lam, topk = float(ss["lam"]), int(min(ss["topk"], len(b.dict_names)))
     other = [c for c in range(len(b.class_names)) if c not in normal]
@@ -148,9 +149,8 @@ def body(cur: S.Current) -> None:
             })
             st.dataframe(df, hide_index=True, column_config={
                 k: st.column_config.NumberColumn(format="%.2f") for k in ("internal", "external", "BLISS")})
-            fig = F.whatif_bars([f"#{i + 1}" for i in range(len(names))],
-                                {"internal": r.internal, "external": r.external, "BLISS": r.score},
-                                threshold=r.threshold, title=f"Scores under label set {side}", template=None)
+            fig = whatif_figure(len(names), r.internal, r.external, r.score, r.threshold,
+                                f"Scores under label set {side}")
             st.plotly_chart(fig, key=f"wi_fig_{side}")
 
     if len(emb) and any(t is not None for t in thumbs):
@@ -172,5 +172,5 @@ def body(cur: S.Current) -> None:
                            mime="text/csv", on_click="ignore")
 
 
-S.run_page("Label what-if", CAPTION, body)
-S.sync_query_params()
+run_page("Label what-if", CAPTION, body)
+state.sync_query_params()

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bliss_core.bundle import Bundle
+from bliss_core.core.bundle import Bundle
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("BLISS_SHARED_DATA", REPO.parent / "shared" / "data"))

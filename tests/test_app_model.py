@@ -58,16 +58,16 @@ def _home(at):
 def test_untrained_model_on_folder(tiny_folder, tmp_path, monkeypatch):
     monkeypatch.setenv("BLISS_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("BLISS_BUNDLE", raising=False)
-    monkeypatch.setenv("BLISS_ALLOW_SERVER_PATHS", "1")
+    monkeypatch.setenv("BLISS_DATA_ROOT", str(tiny_folder.parent))
     at = AppTest.from_file(APP, default_timeout=300)
     at.run()
     _ok(at)
     at.radio(key="source_choice").set_value("model").run()
     _ok(at)
-    at.selectbox(key="m_model").set_value("untrained").run()
-    assert any("UNTRAINED" in str(w.value) for w in at.warning)
+    at.radio(key="m_weights").set_value("random").run()
+    assert any("UNTRAINED ViT-B-32" in str(w.value) for w in at.warning)
     at.selectbox(key="m_data").set_value("folder").run()
-    at.text_input(key="m_path").set_value(str(tiny_folder)).run()
+    at.text_input(key="m_path").set_value(tiny_folder.name).run()
     at.selectbox(key="m_dict").set_value("upload").run()
     words = "\n".join(["car", "dog", "tree", "house", "sky", "cup", "red apple", "green leaf", "blue sea", "boat",
                        "cat", "bird"])
@@ -82,7 +82,6 @@ def test_untrained_model_on_folder(tiny_folder, tmp_path, monkeypatch):
     at.multiselect(key="normal_sel").set_value(["blue", "green"]).run()
     _ok(at)
     at.switch_page("pages/3_BLISS_scoring.py").run()
-    auroc_before = [m.value for m in at.metric]
     at = _home(at)
     at.text_input(key="label_text::blue").set_value("a photo of the deep blue ocean").run()
     _ok(at)
@@ -90,7 +89,12 @@ def test_untrained_model_on_folder(tiny_folder, tmp_path, monkeypatch):
     at.switch_page("pages/3_BLISS_scoring.py").run()
     _ok(at)
     assert any("as “a photo of the deep blue ocean”" in str(m.value) for m in at.markdown)
-    assert [m.value for m in at.metric] != auroc_before  # the label embedding changed, so did the scores
+    # the label embedding the pages score with is the re-encoded wording, not the class name's
+    reworded, key = at.session_state["_reworded"]
+    blue = reworded.class_names.index("blue")
+    original = at.session_state["model_bundle"].class_text_emb[blue]
+    assert key.endswith(tuple("0123456789abcdef")) and ":labels:" in key
+    assert not np.allclose(reworded.class_text_emb[blue], original)
     at.switch_page("pages/1_Embedding_space.py").run()
     _ok(at)
     for page in PAGES:
@@ -128,19 +132,19 @@ def test_untrained_model_on_folder(tiny_folder, tmp_path, monkeypatch):
     assert frames and list(frames[0]["image"]) == ["good.png"]
 
 
-def test_server_paths_can_be_turned_off(monkeypatch):
-    """A shared deployment (BLISS_ALLOW_SERVER_PATHS=0) offers uploads, never server paths."""
+def test_server_paths_only_inside_the_data_root(monkeypatch, tmp_path):
+    """Without BLISS_DATA_ROOT the app offers uploads only; with it, paths inside that folder."""
     monkeypatch.delenv("BLISS_BUNDLE", raising=False)
-    monkeypatch.setenv("BLISS_ALLOW_SERVER_PATHS", "0")
+    monkeypatch.delenv("BLISS_DATA_ROOT", raising=False)
     at = AppTest.from_file(APP, default_timeout=120)
     at.run()
     at.radio(key="source_choice").set_value("model").run()
     _ok(at)
     options = at.selectbox(key="m_data").options
     assert "upload" in " ".join(options).lower()
-    assert not any("on this server" in o for o in options), options
-    monkeypatch.setenv("BLISS_ALLOW_SERVER_PATHS", "1")
+    assert not any("data folder" in o for o in options), options
+    monkeypatch.setenv("BLISS_DATA_ROOT", str(tmp_path))
     at = AppTest.from_file(APP, default_timeout=120)
     at.run()
     at.radio(key="source_choice").set_value("model").run()
-    assert any("on this server" in o for o in at.selectbox(key="m_data").options)
+    assert any("data folder" in o for o in at.selectbox(key="m_data").options)

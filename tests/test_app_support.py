@@ -8,12 +8,13 @@ import json
 import numpy as np
 import pytest
 
-from bliss_core import figures as F
+from bliss_core.analysis import figures as F
 from bliss_core import make_simulated_bundle, save_bundle
-from bliss_core.diagnostics import error_rates_by_dict_similarity
-from bliss_core.explore import describe_ids, joint_points, selected_ids
-from bliss_core.live import LiveScoring
-from bliss_core.whatif import LabelSetScorer, clean_labels, strip_control
+from bliss_core.core.diagnostics import error_rates_by_dict_similarity
+from bliss_core.analysis.explore import describe_ids, joint_points, selected_ids
+from bliss_core.core.live import LiveScoring
+from bliss_core.core.text import clean_labels, strip_control
+from bliss_core.core.whatif import LabelSetScorer
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +104,7 @@ def test_whatif_scorer_matches_live(sim, live):
 def test_reworded_bundle_scores_like_the_label_set_scorer(sim):
     """A reworded bundle (the home page's free-text labels) scores exactly as LabelSetScorer does
     with the same text embedding, leaves the original bundle untouched, and names the words."""
-    from bliss_core.whatif import label_text, reworded_bundle
+    from bliss_core.core.whatif import label_text, reworded_bundle
 
     new_text = 3.0 * sim.class_text_emb[1] + sim.class_text_emb[2]  # any direction; normalised on use
     before = sim.class_text_emb.copy()
@@ -138,10 +139,10 @@ def _png(w=8, h=8):
 
 
 def test_upload_checks(monkeypatch):
-    from bliss_core import app_state as S
+    from bliss_core.app import uploads as S
 
-    monkeypatch.setattr(S, "MAX_UPLOAD_FILES", 3)
-    monkeypatch.setattr(S, "MAX_UPLOAD_MB", 0.001)
+    monkeypatch.setenv("BLISS_MAX_UPLOAD_FILES", "3")
+    monkeypatch.setenv("BLISS_MAX_UPLOAD_MB", "0.001")
     files = [_Upload("a.png", _png()), _Upload("big.png", b"x" * 5000), _Upload("c.png", b""),
              _Upload("d.png", _png())]
     pairs, msgs = S.check_uploads(files)
@@ -153,18 +154,19 @@ def test_upload_checks(monkeypatch):
 
 
 def test_bundle_upload_validation(tmp_path, sim):
-    from bliss_core import app_state as S
+    from bliss_core.app import sources as S
+    from bliss_core.errors import AppError
 
     path = save_bundle(sim, tmp_path / "b.npz")
     b = S.load_bundle_upload("b.npz", path.read_bytes())
     assert len(b.class_names) == len(sim.class_names)
     for name, data, needle in (("x.txt", b"abc", ".npz"), ("e.npz", b"", "empty"), ("z.npz", b"garbage", "zip")):
-        with pytest.raises(S.AppError, match=needle):
+        with pytest.raises(AppError, match=needle):
             S.load_bundle_upload(name, data)
 
 
 def test_slider_update_timing_small(sim):
-    from bliss_core.app_state import slider_update_timing
+    from app_timing import slider_update_timing
 
     t = slider_update_timing(sim, n_moves=8)
     assert t["n_moves"] == 8 and t["p95"] > 0
@@ -194,7 +196,7 @@ def test_slider_update_timing_10k_under_100ms():
     import sys
 
     _join_background_warm_ups()
-    code = ("import json; from bliss_core.app_state import slider_update_timing; "
+    code = ("import json, sys; sys.path.insert(0, 'benchmarks'); from app_timing import slider_update_timing; "
             "print(json.dumps(slider_update_timing(n_moves=40)))")
     # Best of up to three runs of 40 moves: another process on this 2-core machine can stall a
     # run, and the target is about this code, not about the neighbours.

@@ -37,8 +37,8 @@ def test_benchmark_suite_quick_runs(tmp_path):
 
 
 def test_baseline_published_agrees_with_bliss_evaluate(tmp_path):
-    from bliss_core.bundle import save_bundle
-    from bliss_core.simulate import make_simulated_bundle
+    from bliss_core.core.bundle import save_bundle
+    from bliss_core.core.simulate import make_simulated_bundle
 
     sys.path.insert(0, str(REPO / "benchmarks"))
     try:
@@ -60,8 +60,8 @@ def test_baseline_published_agrees_with_bliss_evaluate(tmp_path):
 
 
 def test_evaluate_path_does_not_import_torch(tmp_path):
-    from bliss_core.bundle import save_bundle
-    from bliss_core.simulate import make_simulated_bundle
+    from bliss_core.core.bundle import save_bundle
+    from bliss_core.core.simulate import make_simulated_bundle
 
     path = save_bundle(make_simulated_bundle(train_per_class=20, test_per_class=10, dim=16, n_dict=30), tmp_path / "b.npz")
     code = ("import sys, io, contextlib; from bliss_core.cli import main\n"
@@ -72,7 +72,7 @@ def test_evaluate_path_does_not_import_torch(tmp_path):
 
 
 def test_projection_cache_memory_and_disk(tmp_path, monkeypatch):
-    from bliss_core import projection as P
+    from bliss_core.analysis import projection as P
 
     monkeypatch.setenv("BLISS_PROJECTION_CACHE", str(tmp_path / "pc"))
     pts = np.random.default_rng(0).standard_normal((60, 8)).astype(np.float32)

@@ -25,8 +25,8 @@ SCRIPT = '''
 import numpy as np
 import streamlit as st
 
-from bliss_core import figures as F
-from bliss_core.hover_thumbs import hover_thumbnails
+from bliss_core.analysis import figures as F
+from bliss_core.app.thumbnails import hover_thumbnails
 
 coords = np.array([[1.0, 0.0], [0.0, 1.0], [0.99, 0.0]])  # the text point (id 7) right by point 0
 fig = F.projection_scatter(coords, ["image", "image", "dict"], ["<b>img-a</b>", "img-b", '"word"'], [0, 1, 7],

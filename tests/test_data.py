@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bliss_core import data as data_mod
-from bliss_core.data import DataError, ImageRejected, decode_image, images_from_uploads, open_source, open_zip_bytes
+from bliss_core.embed.decode import decode_image, images_from_uploads
+from bliss_core.embed.sources import DataError, ImageRejected, open_source, open_zip_bytes
 
 REPO = Path(__file__).resolve().parents[1]
 CIFAR10_ZIP = Path(os.environ.get("BLISS_SHARED_DATA", REPO.parent / "shared" / "data")) / "cifar10.zip"
@@ -191,15 +191,17 @@ def test_folder_without_split_top_folder_and_limit(tmp_path):
     ]
 
 
-def test_paths_can_be_disallowed(tmp_path, monkeypatch):
-    _write(tmp_path / "c" / "x.png", png())
-    with pytest.raises(DataError, match="disabled"):
-        open_source(f"folder:{tmp_path}", allow_paths=False)
-    monkeypatch.setenv("BLISS_ALLOW_SERVER_PATHS", "0")
-    for spec in (f"folder:{tmp_path}", f"zip:{tmp_path}/a.zip", f"tinyimagenet:{tmp_path}"):
-        with pytest.raises(DataError, match="BLISS_ALLOW_SERVER_PATHS=0"):
-            open_source(spec)
-    assert open_source(f"folder:{tmp_path}", allow_paths=True).class_names == ["c"]
+def test_confined_sources_stay_inside_their_folder(tmp_path):
+    root = tmp_path / "root"
+    _write(root / "ds" / "c" / "x.png", png())
+    _write(tmp_path / "outside" / "c" / "x.png", png())
+    (root / "escape").symlink_to(tmp_path / "outside")
+    assert open_source("folder:ds", confine_to=root).class_names == ["c"]  # relative to the root
+    assert open_source(f"folder:{root / 'ds'}", confine_to=root).class_names == ["c"]
+    for spec in ("folder:../outside", f"folder:{tmp_path / 'outside'}", "folder:escape", "zip:../a.zip",
+                 "tinyimagenet:/etc", "folder:ds/../../outside"):
+        with pytest.raises(DataError, match="outside the data folder"):
+            open_source(spec, confine_to=root)
 
 
 @pytest.mark.parametrize(
@@ -276,7 +278,7 @@ def test_zip_total_size_cap(tmp_path, monkeypatch):
     with zipfile.ZipFile(z, "w") as zf:
         for i in range(3):
             zf.writestr(f"c/{i}.png", png())
-    monkeypatch.setattr(data_mod, "MAX_ZIP_TOTAL_BYTES", 100)
+    monkeypatch.setenv("BLISS_MAX_ZIP_TOTAL_BYTES", "100")
     with pytest.raises(DataError, match="zip bomb"):
         open_source(f"zip:{z}")
 
@@ -318,7 +320,9 @@ def test_tinyimagenet_layout(tmp_path):
 
 def test_cifar_offline_fails_fast(tmp_path, monkeypatch):
     pytest.importorskip("torchvision")
-    monkeypatch.setattr(data_mod, "_online", lambda *a, **k: False)
+    from bliss_core.embed import network
+
+    monkeypatch.setattr(network, "reachable", lambda *a, **k: False)
     with pytest.raises(DataError, match="offline"):
         open_source("cifar10", data_root=tmp_path)
 

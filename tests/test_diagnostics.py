@@ -10,7 +10,7 @@ import pytest
 
 from bliss_core import make_simulated_bundle, save_bundle
 from bliss_core.cli import main
-from bliss_core.diagnostics import (
+from bliss_core.core.diagnostics import (
     avg_dict_similarity,
     clustering_stats,
     confusion_at,

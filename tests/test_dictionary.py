@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from bliss_core.dictionary import DictionaryError, imagenet_dictionary, load_dictionary
+from bliss_core.embed.dictionary import DictionaryError, imagenet_dictionary, load_dictionary
 
 
 def test_imagenet_dictionary_counts_and_order():
@@ -21,7 +21,7 @@ def test_imagenet_dictionary_counts_and_order():
 
 
 def test_imagenet_dictionary_does_not_import_torch():
-    code = "import sys; from bliss_core.dictionary import imagenet_dictionary as f; f(); print('torch' in sys.modules)"
+    code = "import sys; from bliss_core.embed.dictionary import imagenet_dictionary as f; f(); print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -30,14 +30,6 @@ def test_dictionary_file(tmp_path):
     p = tmp_path / "words.txt"
     p.write_text("\ufeffcat\n\n  dog  \nfish\ncat\n", encoding="utf-8")
     assert load_dictionary(str(p)) == ["cat", "dog", "fish", "cat"]
-    assert load_dictionary(p, exclude=["CAT"]) == ["dog", "fish"]
-
-
-def test_exclude_keeps_by_default():
-    d = load_dictionary("imagenet")
-    assert "goldfish" in d
-    assert "goldfish" not in load_dictionary("imagenet", exclude=["goldfish"])
-    assert len(load_dictionary("imagenet", exclude=["goldfish"])) == 1859
 
 
 @pytest.mark.parametrize("content, what", [(None, "no such dictionary file"), ("\n \n", "has no entries")])

@@ -19,9 +19,9 @@ from PIL import Image
 pytest.importorskip("torch")
 pytest.importorskip("open_clip")
 
-from bliss_core.bundle import load_bundle  # noqa: E402
-from bliss_core.cli_embed import main as embed_main  # noqa: E402
-from bliss_core.pipeline import embed_dataset  # noqa: E402
+from bliss_core.core.bundle import load_bundle  # noqa: E402
+from bliss_core.cli import main as cli_main  # noqa: E402
+from bliss_core.embed.pipeline import embed_dataset  # noqa: E402
 from tiny_clip import write_tiny_config  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -73,7 +73,7 @@ def env(tmp_path_factory):
 
 def _cli(env, *args: str, cache: Path, extra_env: dict | None = None, wait: bool = True, script: str | None = None):
     cmd = [sys.executable]
-    cmd += ["-c", script] if script else ["-m", "bliss_core.cli_embed"]
+    cmd += ["-c", script] if script else ["-m", "bliss_core"]
     cmd += ["embed", "--model", env["cfg"], "--pretrained", "random", "--dictionary", env["words"],
             "--cache-dir", str(cache), "--device", "cpu", *args]
     e = dict(os.environ, PYTHONPATH=str(REPO), **(extra_env or {}))
@@ -143,12 +143,12 @@ def test_cli_errors_are_one_line(env, tmp_path, capsys):
         ["--data", "cifar10", "--out", str(tmp_path / "x.npz"), "--batch-size", "0"],
     ]
     for extra in cases:
-        rc = embed_main(["embed", "--model", env["cfg"], "--pretrained", "random", "--dictionary", env["words"], *extra])
+        rc = cli_main(["embed", "--model", env["cfg"], "--pretrained", "random", "--dictionary", env["words"], *extra])
         err = capsys.readouterr().err.strip().splitlines()
         assert rc == 2
         assert len(err) == 1 and err[0].startswith("bliss: error: ") and "Traceback" not in err[0]
     make_folder(tmp_path / "ds", n_per=1, bad=False)
-    rc = embed_main(["embed", "--data", f"folder:{tmp_path / 'ds'}", "--model", env["cfg"], "--pretrained", "nope",
+    rc = cli_main(["embed", "--data", f"folder:{tmp_path / 'ds'}", "--model", env["cfg"], "--pretrained", "nope",
                      "--out", str(tmp_path / "x.npz"), "--dictionary", env["words"]])
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and err[-1].startswith("bliss: error: unknown pretrained tag 'nope'")
@@ -172,7 +172,7 @@ def test_cli_zip_subprocess(env, tmp_path):
 def test_cli_cifar10_slice(env, tmp_path, capsys):
     """The real CIFAR-10 JPEG archive through the command line (in-process: the subprocess path is tested above)."""
     out = tmp_path / "c10.npz"
-    rc = embed_main(["embed", "--data", f"zip:{CIFAR10_ZIP}", "--out", str(out), "--per-class-limit", "3",
+    rc = cli_main(["embed", "--data", f"zip:{CIFAR10_ZIP}", "--out", str(out), "--per-class-limit", "3",
                      "--batch-size", "16", "--model", env["cfg"], "--pretrained", "random",
                      "--dictionary", env["words"], "--cache-dir", str(tmp_path / "cache"), "--device", "cpu"])
     err = capsys.readouterr().err
@@ -199,7 +199,7 @@ def test_three_processes_share_one_cache(env, tmp_path):
     computed = [_computed(err) for _, err in results]
     assert sum(computed) == 48  # the processes split the work; nothing was embedded twice
     keys = []
-    from bliss_core.cache import _decode_shard
+    from bliss_core.embed.cache import _decode_shard
 
     for shard in _image_shards(cache):
         keys += _decode_shard(shard.read_bytes())[1]
@@ -214,13 +214,13 @@ def test_three_processes_share_one_cache(env, tmp_path):
 SLOW_SCRIPT = textwrap.dedent(
     """
     import sys, time
-    import bliss_core.models as m
+    import bliss_core.embed.models as m
     _orig = m.encode_images
     def slow(loaded, batch):
         time.sleep(0.4)
         return _orig(loaded, batch)
     m.encode_images = slow
-    from bliss_core.cli_embed import main
+    from bliss_core.cli import main
     sys.exit(main(sys.argv[1:]))
     """
 )
@@ -253,7 +253,7 @@ def test_killed_run_resumes(env, tmp_path):
 
 # -- cache unit checks -------------------------------------------------------------------------
 def test_cache_roundtrip_bitflip_and_locks(tmp_path):
-    from bliss_core.cache import EmbeddingCache
+    from bliss_core.embed.cache import EmbeddingCache
 
     ident = {"model": "m", "weights": "w", "preprocessing": {"mode": "model"}}
     c = EmbeddingCache(ident, tmp_path)
@@ -275,3 +275,34 @@ def test_cache_roundtrip_bitflip_and_locks(tmp_path):
             assert not got2
     with other.lock("x", blocking=False) as got3:
         assert got3
+
+
+def test_stale_temp_files_are_cleaned(tmp_path):
+    """A writer killed mid-write leaves `.<name>.XXXX.part` beside its target (files.atomic_write's
+    naming); the next cache opened on that folder deletes it once it is old, and spares a fresh one."""
+    import time
+
+    from bliss_core.embed.cache import EmbeddingCache
+    from bliss_core.files import atomic_write
+
+    ident = {"model": "m", "weights": "w", "preprocessing": {"mode": "model"}}
+    cache = EmbeddingCache(ident, tmp_path)
+    target = cache.shard_dir / "image-x.bshard"
+
+    class Killed(BaseException):
+        pass
+
+    with pytest.raises(Killed):  # a writer dies before its rename; atomic_write removes its temp file...
+        with atomic_write(target) as fh:
+            fh.write(b"half")
+            raise Killed
+    assert not list(cache.shard_dir.glob(".*.part"))
+    # ...but SIGKILL gives it no chance: plant what such a writer leaves, old and fresh
+    stale = cache.shard_dir / ".image-x.bshard.abc123.part"
+    fresh = cache.shard_dir / ".image-y.bshard.def456.part"
+    for p in (stale, fresh):
+        p.write_bytes(b"partial shard")
+    old = time.time() - 2 * 3600
+    os.utime(stale, (old, old))
+    EmbeddingCache(ident, tmp_path)
+    assert not stale.exists() and fresh.exists()

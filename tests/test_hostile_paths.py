@@ -46,7 +46,7 @@ BAD = {
 
 
 def test_image_corpus_through_app_upload_path():
-    from bliss_core import app_state as S
+    from bliss_core.app import uploads as S
 
     uploads = [_Upload(n, f()) for n, f in {**GOOD, **BAD}.items()]
     pairs, msgs = S.check_uploads(uploads)
@@ -71,18 +71,19 @@ def test_bundle_corpus_through_cli(tmp_path, capsys, case):
 
 @pytest.mark.parametrize("case", sorted(HOSTILE))
 def test_bundle_corpus_through_app_upload(tmp_path, case):
-    from bliss_core import app_state as S
+    from bliss_core.app import sources as S
+    from bliss_core.errors import AppError
 
     changes, match = HOSTILE[case]
     data = _write(tmp_path / "bad.npz", **changes).read_bytes()
-    with pytest.raises(S.AppError) as info:
+    with pytest.raises(AppError) as info:
         S.load_bundle_upload("bad.npz", data)
     assert "bad.npz" in str(info.value)
 
 
 def test_user_typed_labels_never_become_html():
-    from bliss_core import figures as F
-    from bliss_core.whatif import clean_labels
+    from bliss_core.analysis import figures as F
+    from bliss_core.core.text import clean_labels
 
     evil = '<img src=x onerror="alert(1)">'
     labels, problems = clean_labels([evil, "", "cat", "cat", "x" * 5000, "tab\tand\x00nul"])

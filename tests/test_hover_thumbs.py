@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bliss_core.hover_thumbs import jpeg_data_uri, thumbs_for_ids
+from bliss_core.app.thumbnails import jpeg_data_uri, thumbs_for_ids
 from conftest import random_bundle
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -116,7 +116,7 @@ def _bundle_of_folder(tmp_path) -> str:
     """A bundle file as `bliss embed --data folder:...` would leave it (random embeddings), whose
     images are still in that folder on this machine."""
     from bliss_core import Bundle, save_bundle
-    from bliss_core.data import open_source
+    from bliss_core.embed.sources import open_source
 
     root = tmp_path / "imgs"
     for c, color in (("red", (220, 30, 30)), ("blue", (30, 40, 220))):
@@ -135,13 +135,16 @@ def _bundle_of_folder(tmp_path) -> str:
 
 
 @pytest.mark.parametrize("allow_paths", ["1", "0"])
-def test_bundle_file_shows_its_images_when_server_paths_are_allowed(monkeypatch, tmp_path, allow_paths):
-    """BLISS_BUNDLE from `bliss embed` on a folder: the pictures come from that folder, unless
-    the deployment turned server paths off."""
+def test_bundle_file_shows_its_images_inside_the_data_root(monkeypatch, tmp_path, allow_paths):
+    """BLISS_BUNDLE from `bliss embed` on a folder: the pictures come from that folder when it
+    lies inside BLISS_DATA_ROOT, and never without one."""
     from streamlit.testing.v1 import AppTest
 
     monkeypatch.setenv("BLISS_BUNDLE", _bundle_of_folder(tmp_path))
-    monkeypatch.setenv("BLISS_ALLOW_SERVER_PATHS", allow_paths)
+    if allow_paths == "1":
+        monkeypatch.setenv("BLISS_DATA_ROOT", str(tmp_path))
+    else:
+        monkeypatch.delenv("BLISS_DATA_ROOT", raising=False)
     at = AppTest.from_file(str(ROOT / "pages" / "1_Embedding_space.py"), default_timeout=120)
     at.run()
     assert not at.exception, [e.value for e in at.exception]

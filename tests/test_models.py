@@ -15,7 +15,7 @@ import pytest
 torch = pytest.importorskip("torch")
 open_clip = pytest.importorskip("open_clip")
 
-from bliss_core.models import (  # noqa: E402
+from bliss_core.embed.models import (  # noqa: E402
     PAPER_MEAN, PAPER_STD, ModelLoadError, encode_images, encode_texts, load_model,
 )
 from tiny_clip import write_tiny_config  # noqa: E402
@@ -109,7 +109,7 @@ def test_offline_without_cached_weights_fails_fast(tmp_path):
         """
         import os, sys, time
         import open_clip  # import time is not what this test measures
-        from bliss_core.models import load_model, ModelLoadError
+        from bliss_core.embed.models import load_model, ModelLoadError
         for case in ("offline-flag", "unreachable"):
             if case == "unreachable":
                 os.environ.pop("HF_HUB_OFFLINE")

@@ -118,15 +118,37 @@ def test_mcm_refuses_single_class():
 
 @pytest.mark.parametrize("kwargs,match", [({"topk": 0}, "K must be"), ({"lam": -1}, "lambda"), ({"lam": float("nan")}, "lambda")])
 def test_bad_parameters(kwargs, match):
+    scorer = BlissScorer(**kwargs)  # scikit-learn's convention: stored as given, checked by fit
+    assert scorer.get_params()[next(iter(kwargs))] is next(iter(kwargs.values()))
     with pytest.raises(ScoringError, match=match):
-        BlissScorer(**kwargs)
+        scorer.fit_bundle(random_bundle(), [0])
+
+
+@pytest.mark.parametrize("cls", [BlissScorer, MaxSimScorer, KNNScorer, MCMScorer])
+def test_scoring_before_fit_says_not_fitted(cls):
+    from bliss_core import NotFittedError
+
+    x = random_bundle().image_emb[:3]
+    for call in (lambda s: s.decision_function(x), lambda s: s.precompute(x)):
+        with pytest.raises(NotFittedError, match="not fitted yet"):
+            call(cls())
+
+
+def test_params_follow_scikit_learn():
+    s = BlissScorer(lam=0.75, topk=20)
+    assert s.get_params() == {"lam": 0.75, "topk": 20, "eps": 1e-8}
+    assert s.set_params(topk=5) is s and s.topk == 5
+    assert repr(s) == "BlissScorer(lam=0.75, topk=5, eps=1e-08)"
+    with pytest.raises(ScoringError, match="no parameter 'k'"):
+        s.set_params(k=3)
+    fitted = s.fit_bundle(random_bundle(), [0, 1])
+    assert all(name.endswith("_") for name in vars(fitted) if name not in s.get_params())
 
 
 def test_k_larger_than_dictionary_and_unknown_class():
     b = random_bundle(n_dict=7)
-    scorer = BlissScorer(topk=8).fit_bundle(b, [0])
     with pytest.raises(ScoringError, match="larger than the dictionary, which has 7"):
-        scorer.decision_function(b.image_emb[:2])
+        BlissScorer(topk=8).fit_bundle(b, [0])
     with pytest.raises(ScoringError, match="does not exist"):
         BlissScorer().fit_bundle(b, [9])
     pre = BlissScorer(topk=3).fit_bundle(b, [0]).precompute(b.image_emb[:2])

@@ -1,0 +1,128 @@
+"""Session state and URL state: the settings a session carries from page to page and in its link.
+
+Every widget value that must survive a page switch is listed in :data:`PERSIST_KEYS`; the URL
+carries what a shared link must reproduce (validated and clamped on the way in, so a link can
+never reach a server path or an out-of-range value).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Sequence
+
+import numpy as np
+import streamlit as st
+
+from ..core.text import DEFAULT_PROMPT
+
+log = logging.getLogger("bliss.app")
+
+MAX_TOPK = 50
+LAMBDA_MAX = 3.0
+DEFAULT_LAMBDA = 0.5
+DEFAULT_TOPK = 10
+DEFAULT_SIM = {"text_bias": 1.0, "modality_gap": 2.0, "class_signal": 0.6, "noise": 1.0, "seed": 0,
+               "test_per_class": 100}
+SIM_LIMITS = {"text_bias": (0.0, 3.0), "modality_gap": (0.0, 4.0), "class_signal": (0.1, 2.0),
+              "noise": (0.2, 3.0), "seed": (0, 10_000), "test_per_class": (20, 1000)}
+SIM_INTS = ("seed", "test_per_class")
+PERSIST_KEYS = ("lam", "topk", "proj_method", "color_by", "sample_size", "perplexity", "n_neighbors",
+                "min_dist", "tpr", "normal_sel", "prompt", "sim_text_bias", "sim_modality_gap",
+                "sim_class_signal", "sim_noise", "sim_seed", "sim_test_per_class")
+
+
+def _qp_float(qp: Any, key: str, default: float, lo: float, hi: float) -> float:
+    try:
+        v = float(qp.get(key, default))
+        return float(min(max(v, lo), hi)) if np.isfinite(v) else default
+    except (TypeError, ValueError, OverflowError):
+        return default
+
+
+def init_session(env_source: dict[str, Any]) -> None:
+    """Set defaults once per session, from the URL query params where given (validated).
+
+    ``env_source`` is the source the operator configured (a BLISS_BUNDLE file, else the
+    simulation); a link's ``src`` parameter may choose the simulation instead.
+    """
+    ss = st.session_state
+    if ss.get("_bliss_init"):
+        for k in PERSIST_KEYS:  # keep widget values alive across pages
+            if k in ss:
+                ss[k] = ss[k]
+        return
+    qp = st.query_params
+    ss["source"] = dict(env_source)
+    if qp.get("src") == "sim":
+        ss["source"] = {"kind": "simulation"}
+    for k, (lo, hi) in SIM_LIMITS.items():
+        v = _qp_float(qp, "sim_" + k, DEFAULT_SIM[k], lo, hi)
+        ss["sim_" + k] = int(v) if k in SIM_INTS else v
+    ss["lam"] = _qp_float(qp, "lam", DEFAULT_LAMBDA, 0.0, LAMBDA_MAX)
+    ss["topk"] = int(_qp_float(qp, "k", DEFAULT_TOPK, 1, MAX_TOPK))
+    ss["tpr"] = _qp_float(qp, "tpr", 0.95, 0.5, 0.99)
+    ss["proj_method"] = qp.get("proj", "pca") if qp.get("proj") in ("pca", "tsne", "umap") else "pca"
+    ss["color_by"] = "class" if qp.get("color") == "class" else "modality"
+    ss["sample_size"] = int(_qp_float(qp, "n", 1000, 100, 5000))
+    ss["perplexity"] = 30
+    ss["n_neighbors"] = 15
+    ss["min_dist"] = 0.1
+    normal_qp = qp.get("normal", "")
+    try:
+        ss["normal_qp"] = [int(x) for x in normal_qp.split(",") if x.strip() != ""][:200]
+    except ValueError:
+        ss["normal_qp"] = []
+    ss["prompt"] = DEFAULT_PROMPT
+    ss["_bliss_init"] = True
+
+
+def sim_params() -> dict[str, Any]:
+    """The session's simulation knobs."""
+    ss = st.session_state
+    return {k: ss.get("sim_" + k, DEFAULT_SIM[k]) for k in DEFAULT_SIM}
+
+
+def sync_query_params(**extra: Any) -> None:
+    """Write the current settings to the URL so the view can be shared."""
+    ss = st.session_state
+    params: dict[str, str] = {}
+    if ss.get("source", {}).get("kind") == "simulation":
+        params["src"] = "sim"
+        for k in SIM_LIMITS:
+            v = ss.get("sim_" + k, DEFAULT_SIM[k])
+            if v != DEFAULT_SIM[k]:
+                params["sim_" + k] = f"{v:g}"
+    if ss.get("normal") is not None:
+        params["normal"] = ",".join(str(c) for c in ss["normal"])
+    params["lam"] = f"{ss.get('lam', DEFAULT_LAMBDA):g}"
+    params["k"] = str(int(ss.get("topk", DEFAULT_TOPK)))
+    for k, v in extra.items():
+        params[k] = str(v)
+    try:
+        current = {k: st.query_params.get(k) for k in params}
+        if current != params:
+            st.query_params.update(params)
+    except Exception:  # noqa: BLE001 - query params are a convenience; never fail a page over them
+        log.debug("could not update query params", exc_info=True)
+
+
+def normal_classes(bundle_key: str, class_names: Sequence[str]) -> list[int]:
+    """The session's normal classes for the current bundle (validated; default: class 0)."""
+    ss = st.session_state
+    n = len(class_names)
+    if ss.get("normal_for") != bundle_key:
+        wanted = ss.pop("normal_qp", None) or ss.get("normal") or [0]
+        wanted = sorted({int(c) for c in wanted if 0 <= int(c) < n}) or [0]
+        ss["normal"] = wanted
+        ss["normal_for"] = bundle_key
+        ss["normal_sel"] = [class_names[c] for c in wanted]
+    return list(ss["normal"])
+
+
+def set_normal(bundle_key: str, class_names: Sequence[str], names: Sequence[str]) -> list[int]:
+    """Make the classes called ``names`` the session's normal classes."""
+    idx = {n: i for i, n in enumerate(class_names)}
+    normal = sorted({idx[n] for n in names if n in idx})
+    st.session_state["normal"] = normal
+    st.session_state["normal_for"] = bundle_key
+    return normal

@@ -1,0 +1,110 @@
+"""What every ``bliss`` sub-command shares: argument types, loading a bundle, naming classes,
+writing CSV and printing to a terminal safely.
+
+Every user error is a :class:`~bliss_core.errors.BlissError`; :func:`bliss_core.cli.main`
+prints it as one line, ``bliss: error: ...``, and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import sys
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from ..core.text import csv_row, printable
+from ..errors import CommandError
+from ..files import atomic_write
+
+__all__ = ["number_list", "whole_list", "whole", "finite", "load", "say", "warn", "write_csv", "resolve_normal",
+           "resolve_splits", "add_split_arguments"]
+
+
+def finite(text: str) -> float:
+    """An argparse type: a finite number (``inf``, ``nan`` and ``1e400`` are refused)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def whole(text: str) -> int:
+    """An argparse type: a whole number (``10`` or ``1e1``; never ``inf`` or ``1e400``)."""
+    value = finite(text)
+    if value != int(value):
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}")
+    return int(value)
+
+
+def number_list(text: str) -> list[float]:
+    """An argparse type: comma-separated finite numbers."""
+    return [finite(t.strip()) for t in text.split(",") if t.strip()]
+
+
+def whole_list(text: str) -> list[int]:
+    """An argparse type: comma-separated whole numbers."""
+    return [whole(t.strip()) for t in text.split(",") if t.strip()]
+
+
+def say(*parts: Any) -> None:
+    """Print to stdout; strings that come from data are passed through :func:`printable` by callers."""
+    print(*parts)
+
+
+def warn(message: str) -> None:
+    """``bliss: <message>`` on stderr, control characters escaped."""
+    print(f"bliss: {printable(message)}", file=sys.stderr, flush=True)
+
+
+def load(path: str, *, mmap: bool = False):
+    """The bundle at ``path`` (checked against the memory available)."""
+    from ..core.bundle import load_bundle
+
+    return load_bundle(path)
+
+
+def resolve_normal(text: str, class_names: Sequence[str]) -> list[int]:
+    """``--normal``: class indices or names (``0,3`` or ``airplane,cat``)."""
+    from ..core.splits import parse_classes, validate_splits
+
+    return validate_splits([parse_classes(text, class_names)], class_names)[0]
+
+
+def add_split_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--setup`` or ``--normal-sets`` (one of them is required)."""
+    grp = parser.add_mutually_exclusive_group(required=True)
+    grp.add_argument("--setup", help="one-class | leave-one-out | cifar10-zoc | cifar100-20 | tinyimagenet-cac (or 1, 6, 9)")
+    grp.add_argument("--normal-sets", metavar="SETS",
+                     help="splits by class index or name, e.g. '0,1;2' or 'airplane;cat,dog'")
+
+
+def resolve_splits(args: argparse.Namespace, class_names: Sequence[str]) -> tuple[list[list[int]], str | None]:
+    """The splits named by ``--setup`` or ``--normal-sets``, and the canonical setup name."""
+    from ..core.splits import canonical_setup, parse_normal_sets, setup_splits
+
+    if args.setup:
+        return setup_splits(args.setup, len(class_names)), canonical_setup(args.setup)
+    return parse_normal_sets(args.normal_sets, class_names), None
+
+
+def write_csv(path: str | Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Path:
+    """Write a CSV atomically; text cells that a spreadsheet would run as a formula are
+    neutralised (OWASP). The folder must exist; an existing non-regular target is refused."""
+    out = Path(path)
+    with atomic_write(out, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow(csv_row(row))
+    return out
+
+
+def require(condition: bool, message: str) -> None:
+    """Raise :class:`CommandError` with ``message`` unless ``condition``."""
+    if not condition:
+        raise CommandError(message)

@@ -1,0 +1,43 @@
+"""``bliss evaluate``: the paper's protocol, AUROC over splits for a grid of lambda and K."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from ..core.text import printable
+from .common import add_split_arguments, load, number_list, resolve_splits, whole, whole_list
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    ev = sub.add_parser("evaluate", help="AUROC over the protocol's splits for a grid of lambda and K")
+    ev.add_argument("--bundle", required=True, help="embedding bundle (.npz)")
+    add_split_arguments(ev)
+    ev.add_argument("--lam", type=number_list, default=[0.5], help="lambda value(s), comma-separated (default 0.5)")
+    ev.add_argument("--topk", type=whole_list, default=[10], help="K value(s), comma-separated (default 10)")
+    ev.add_argument("--method", choices=["bliss", "maxsim", "knn", "mcm"], default="bliss")
+    ev.add_argument("--knn-k", type=whole, default=5, help="neighbours for --method knn (default 5)")
+    ev.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    ev.set_defaults(func=run)
+    return ev
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..core.evaluate import evaluate, format_table
+
+    bundle = load(args.bundle)
+    splits, setup = resolve_splits(args, bundle.class_names)
+    if args.method != "bliss" and not args.json and (len(args.lam) > 1 or len(args.topk) > 1):
+        print(f"note: {args.method} ignores lambda and K; showing it once.", file=sys.stderr)
+    result = evaluate(bundle, splits, args.lam, args.topk, method=args.method, setup=setup, knn_k=args.knn_k)
+    result["bundle"] = {"path": str(args.bundle), "untrained": bundle.untrained, "simulation": bundle.is_simulation}
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    if bundle.untrained:
+        print("WARNING: this bundle was made with an UNTRAINED (random-weight) model; its numbers mean nothing.")
+    if args.method != "bliss":
+        result = {**result, "results": result["results"][:1]}
+    print("\n".join(printable(line) for line in format_table(result, bundle.class_names).splitlines()))
+    return 0

@@ -1,0 +1,113 @@
+"""Interactive scoring: fit once for a choice of normal classes, then re-score on every slider move.
+
+The app's BLISS page holds one :class:`LiveScoring` per (bundle, normal classes, max K) and calls
+:meth:`LiveScoring.view` whenever lambda or K change. Everything that does not depend on them
+(class statistics, test similarities, top-K dictionary entries, baseline scores and metrics)
+is done in the constructor, so a view costs one min over classes, one ROC curve and a sort.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from ..errors import MetricError
+from .bundle import Bundle
+from .diagnostics import avg_dict_similarity, confusion_at, threshold_at_tpr
+from .metrics import auroc, detection_metrics_and_roc
+from .scoring import BlissScorer, KNNScorer, MaxSimScorer, check_topk
+from .splits import check_normal
+
+__all__ = ["PreparedNormalSet", "LiveScoring", "LiveView"]
+
+
+@dataclass
+class LiveView:
+    """What the page shows for one (lambda, K)."""
+
+    lam: float
+    topk: int
+    scores: np.ndarray  # BLISS score per test image
+    metrics: dict[str, dict[str, float]]  # method -> auroc/aupr/fpr95
+    roc: dict[str, tuple[np.ndarray, np.ndarray]]  # method -> (fpr, tpr)
+    threshold: float
+    false_positives: np.ndarray  # positions in the test set, most confident first
+    false_negatives: np.ndarray
+    seconds: float = 0.0
+
+
+class PreparedNormalSet:
+    """BLISS fitted for one choice of normal classes of a bundle, its test set precomputed.
+
+    ``class_text_emb`` replaces the bundle's label embeddings (reworded labels); the reference
+    images stay the bundle's. Shared by the live scoring page and the label what-if.
+    """
+
+    def __init__(self, bundle: Bundle, normal: Sequence[int], *, class_text_emb: np.ndarray | None = None,
+                 max_topk: int = 50, allow_all_normal: bool = False):
+        self.bundle = bundle
+        self.normal = check_normal(bundle, normal, allow_all_normal=allow_all_normal)
+        n_dict = len(bundle.dict_names)
+        self.max_topk = check_topk(min(int(max_topk), n_dict), n_dict)
+        self.train_mask = bundle.image_is_train & np.isin(bundle.image_label, self.normal)
+        self.test_idx = np.flatnonzero(~bundle.image_is_train)
+        self.is_anomaly = ~np.isin(bundle.image_label[self.test_idx], self.normal)
+        class_text = bundle.class_text_emb if class_text_emb is None else class_text_emb
+        self.scorer = BlissScorer(lam=0.0, topk=1).fit(
+            bundle.image_emb[self.train_mask], bundle.image_label[self.train_mask], class_text, bundle.dict_text_emb)
+        self.pre = self.scorer.precompute(bundle.image_emb[self.test_idx], max_topk=self.max_topk)
+
+
+class LiveScoring(PreparedNormalSet):
+    """Precomputed BLISS and baselines for one bundle and one set of normal classes."""
+
+    def __init__(self, bundle: Bundle, normal: Sequence[int], max_topk: int = 50, knn_k: int = 5,
+                 baselines: Sequence[str] = ("internal", "maxsim", "knn")):
+        super().__init__(bundle, normal, max_topk=max_topk)
+        if not self.is_anomaly.any():
+            raise MetricError("the test set has no images of the anomalous classes, so AUROC is undefined.")
+        if self.is_anomaly.all():
+            raise MetricError("the test set has no images of the normal classes, so AUROC is undefined.")
+        ref, ref_lab = bundle.image_emb[self.train_mask], bundle.image_label[self.train_mask]
+        test = bundle.image_emb[self.test_idx]
+        self.avg_dict_sim = avg_dict_similarity(test, bundle.dict_text_emb)
+        self.baseline_scores: dict[str, np.ndarray] = {}
+        if "internal" in baselines:
+            self.baseline_scores["internal"] = self.pre.scores(0.0, 1)
+        if "maxsim" in baselines:
+            self.baseline_scores["maxsim"] = MaxSimScorer().fit(ref, ref_lab, bundle.class_text_emb).decision_function(test)
+        if "knn" in baselines:
+            self.baseline_scores["knn"] = KNNScorer(k=knn_k).fit(ref, ref_lab).decision_function(test)
+        self.baseline_metrics: dict[str, dict[str, float]] = {}
+        self.baseline_roc: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for name, values in self.baseline_scores.items():
+            metrics, (fpr, tpr, _) = detection_metrics_and_roc(self.is_anomaly, values)
+            self.baseline_metrics[name] = metrics
+            self.baseline_roc[name] = (fpr, tpr)
+
+    def view(self, lam: float, topk: int, tpr: float = 0.95) -> LiveView:
+        """Scores, metrics, ROC and error lists for one (lambda, K) at the threshold catching ``tpr``."""
+        start = time.perf_counter()
+        scores = self.pre.scores(lam, topk)
+        bliss, (fpr, tpr_curve, _) = detection_metrics_and_roc(self.is_anomaly, scores)
+        metrics = {"bliss": bliss, **self.baseline_metrics}
+        threshold = threshold_at_tpr(self.is_anomaly, scores, tpr)
+        errors = confusion_at(self.is_anomaly, scores, threshold)
+        return LiveView(
+            lam=float(lam),
+            topk=int(topk),
+            scores=scores,
+            metrics=metrics,
+            roc={"bliss": (fpr, tpr_curve), **self.baseline_roc},
+            threshold=threshold,
+            false_positives=errors["false_positives"],
+            false_negatives=errors["false_negatives"],
+            seconds=time.perf_counter() - start,
+        )
+
+    def auroc_grid(self, lams: Sequence[float], topks: Sequence[int]) -> np.ndarray:
+        """[len(lams), len(topks)] AUROC of BLISS, for the lambda x K heat map."""
+        return np.array([[auroc(self.is_anomaly, self.pre.scores(l, k)) for k in topks] for l in lams])

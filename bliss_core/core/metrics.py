@@ -1,0 +1,84 @@
+"""Detection metrics with anomalies as the positive class (plain functions over scikit-learn).
+
+scikit-learn is imported on first use, not with the package, so commands that never compute a
+metric do not pay for it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import MetricError
+
+__all__ = ["MetricError", "auroc", "aupr", "fpr_at_tpr", "detection_metrics", "detection_metrics_and_roc"]
+
+
+def _check(is_anomaly: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    y = np.asarray(is_anomaly, dtype=bool)
+    s = np.asarray(scores, dtype=np.float64)
+    if y.shape != s.shape or y.ndim != 1:
+        raise MetricError(f"labels and scores must be 1-D and equally long, got {y.shape} and {s.shape}.")
+    n_anom = int(y.sum())
+    if n_anom == 0:
+        raise MetricError("the test set has no anomalies, so AUROC is undefined; choose fewer normal classes.")
+    if n_anom == y.size:
+        raise MetricError("the test set has no normal images, so AUROC is undefined; choose a normal class that has test images.")
+    if not np.all(np.isfinite(s)):
+        raise MetricError("scores contain NaN or infinite values.")
+    return y, s
+
+
+def auroc(is_anomaly: np.ndarray, scores: np.ndarray) -> float:
+    """Area under the ROC curve; 1.0 means every anomaly scores above every normal image."""
+    from sklearn.metrics import roc_auc_score
+
+    y, s = _check(is_anomaly, scores)
+    return float(roc_auc_score(y, s))
+
+
+def aupr(is_anomaly: np.ndarray, scores: np.ndarray) -> float:
+    """Average precision with anomalies positive."""
+    from sklearn.metrics import average_precision_score
+
+    y, s = _check(is_anomaly, scores)
+    return float(average_precision_score(y, s))
+
+
+def fpr_at_tpr(is_anomaly: np.ndarray, scores: np.ndarray, tpr: float = 0.95) -> float:
+    """Fraction of normal images flagged when the threshold catches ``tpr`` of the anomalies."""
+    from sklearn.metrics import roc_curve
+
+    y, s = _check(is_anomaly, scores)
+    fpr, tpr_curve, _ = roc_curve(y, s)
+    return float(fpr[np.searchsorted(tpr_curve, tpr, side="left")])
+
+
+def detection_metrics(is_anomaly: np.ndarray, scores: np.ndarray) -> dict[str, float]:
+    """AUROC, AUPR and both conventions of FPR at 95% TPR.
+
+    ``fpr95``: the fraction of normal images flagged when 95% of the anomalies are caught
+    (anomalies positive, as in the paper). ``fpr95_ood``: the fraction of anomalies let through
+    when 95% of the normal images are accepted (normal images positive, scored by minus the
+    anomaly score: the MCM/OOD convention).
+    """
+    metrics = detection_metrics_and_roc(is_anomaly, scores)[0]
+    y, s = _check(is_anomaly, scores)
+    metrics["fpr95_ood"] = fpr_at_tpr(~y, -s, 0.95)
+    return metrics
+
+
+def detection_metrics_and_roc(
+    is_anomaly: np.ndarray, scores: np.ndarray
+) -> tuple[dict[str, float], tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """AUROC, AUPR and ``fpr95`` (anomalies positive) and the (fpr, tpr, thresholds) curve they
+    were read from, so a caller that plots the curve (the app's slider path) computes it once."""
+    from sklearn.metrics import auc, average_precision_score, roc_curve
+
+    y, s = _check(is_anomaly, scores)
+    fpr, tpr, thr = roc_curve(y, s)
+    metrics = {
+        "auroc": float(auc(fpr, tpr)),
+        "aupr": float(average_precision_score(y, s)),
+        "fpr95": float(fpr[np.searchsorted(tpr, 0.95, side="left")]),
+    }
+    return metrics, (fpr, tpr, thr)

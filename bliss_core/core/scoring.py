@@ -1,0 +1,460 @@
+"""BLISS and baseline anomaly scorers with a fit-then-score contract.
+
+Every scorer follows the scikit-learn / PyOD shape::
+
+    scorer = BlissScorer(lam=0.5, topk=10).fit(ref_emb, ref_labels, class_text_emb, dict_text_emb)
+    scores = scorer.decision_function(test_emb)      # higher = more anomalous
+
+``fit`` learns per-class statistics from the normal reference images (the classes present in
+``ref_labels`` are the normal classes). ``precompute(X)`` does all the work on a test set that
+does not depend on the score's knobs and returns an object whose ``scores(lam, topk, classes)``
+is cheap: that is what ablation grids and the app's sliders call. ``classes`` picks a subset of
+the fitted normal classes, so one fit on the union of several splits serves them all.
+
+The conventions are scikit-learn's: parameters are stored by ``__init__`` as given and
+checked by ``fit``; what ``fit`` learns ends in ``_``; ``get_params``/``set_params`` work; and
+``precompute``/``decision_function`` before ``fit`` raise :class:`NotFittedError`. The sign is
+PyOD's: **higher = more anomalous** (scikit-learn's own outlier detectors use the opposite).
+
+All embeddings are assumed L2-normalised (bundles are normalised on load; ``fit`` and
+``precompute`` normalise their inputs again, which is cheap and makes scores scale-invariant).
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..errors import NotFittedError, ScoringError, VectorError
+from .splits import check_normal
+from .vectors import unit_rows
+
+__all__ = [
+    "EPS", "ScoringError", "NotFittedError", "check_lambda", "check_topk", "BaseScorer", "BlissScorer",
+    "BlissPrecomputed", "MaxSimScorer", "MCMScorer", "KNNScorer", "SCORERS", "make_scorer",
+]
+
+EPS = 1e-8
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    try:
+        return unit_rows(x)
+    except VectorError:
+        raise ScoringError("an embedding has zero length or non-finite values and cannot be scored.") from None
+
+
+def check_lambda(lam: float) -> float:
+    """``lam`` as a float, or :class:`ScoringError` unless it is finite and >= 0."""
+    try:
+        lam = float(lam)
+    except (TypeError, ValueError, OverflowError):
+        raise ScoringError(f"lambda must be a number, got {lam!r}.") from None
+    if not np.isfinite(lam) or lam < 0:
+        raise ScoringError(f"lambda must be a finite number >= 0, got {lam}.")
+    return lam
+
+
+def check_topk(topk: float, n_entries: int | None = None) -> int:
+    """``topk`` as an int, or :class:`ScoringError` unless it is a whole number in 1..n_entries."""
+    try:
+        ok = float(topk) == int(topk) and int(topk) >= 1
+    except (TypeError, ValueError, OverflowError):  # inf, nan, 1e400, text
+        ok = False
+    if not ok:
+        raise ScoringError(f"K must be a whole number >= 1, got {topk}.")
+    if n_entries is not None and int(topk) > n_entries:
+        raise ScoringError(f"K={int(topk)} is larger than the dictionary, which has {n_entries} entries.")
+    return int(topk)
+
+
+class _ClassSubsetMixin:
+    classes_: np.ndarray
+
+    def _positions(self, classes: Sequence[int] | None) -> np.ndarray:
+        """Column positions of ``classes`` among the fitted classes (all when None)."""
+        if classes is None:
+            return np.arange(len(self.classes_))
+        classes = [int(c) for c in classes]
+        if len(classes) == 0:
+            raise ScoringError("choose at least one normal class.")
+        lookup = {int(c): i for i, c in enumerate(self.classes_)}
+        missing = [c for c in classes if c not in lookup]
+        if missing:
+            raise ScoringError(
+                f"class {missing[0]} has no fitted normal reference images (fitted classes: {sorted(lookup)})."
+            )
+        return np.array([lookup[c] for c in classes], dtype=np.int64)
+
+
+class BaseScorer(_ClassSubsetMixin):
+    """Shared fit plumbing. Subclasses implement ``fit`` and ``precompute``; higher score =
+    more anomalous."""
+
+    name = "base"
+
+    # -- scikit-learn's parameter protocol ---------------------------------------------------
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        sig = inspect.signature(cls.__init__)
+        return [p.name for p in sig.parameters.values() if p.name != "self" and p.kind == p.POSITIONAL_OR_KEYWORD]
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The constructor parameters, as scikit-learn estimators report them."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params: Any) -> "BaseScorer":
+        """Change constructor parameters; they are checked by the next ``fit``."""
+        valid = self._param_names()
+        for key, value in params.items():
+            if key not in valid:
+                raise ScoringError(f"{type(self).__name__} has no parameter {key!r}; it has {', '.join(valid)}.")
+            setattr(self, key, value)
+        return self
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "classes_"):
+            raise NotFittedError(f"This {type(self).__name__} is not fitted yet; call fit(...) or fit_bundle(...) first.")
+
+    def fit(
+        self,
+        ref_emb: np.ndarray,
+        ref_labels: np.ndarray,
+        class_text_emb: np.ndarray,
+        dict_text_emb: np.ndarray | None = None,
+    ) -> "BaseScorer":
+        raise NotImplementedError
+
+    def fit_bundle(self, bundle, normal: Sequence[int]) -> "BaseScorer":
+        """Fit on the bundle's training images of the ``normal`` classes (checked by
+        :func:`~bliss_core.core.splits.check_normal`)."""
+        normal = check_normal(bundle, normal, allow_all_normal=True)
+        mask = bundle.image_is_train & np.isin(bundle.image_label, normal)
+        return self.fit(
+            bundle.image_emb[mask], bundle.image_label[mask], bundle.class_text_emb, bundle.dict_text_emb
+        )
+
+    def precompute(self, X: np.ndarray, max_topk: int | None = None):
+        raise NotImplementedError
+
+    def decision_function(self, X: np.ndarray, classes: Sequence[int] | None = None) -> np.ndarray:
+        """Anomaly score of each row of ``X`` (higher = more anomalous)."""
+        self._check_fitted()
+        return self.precompute(X).scores(classes=classes)
+
+
+def _fitted_classes(ref_labels: np.ndarray, n_ref: int) -> np.ndarray:
+    labels = np.asarray(ref_labels, dtype=np.int64)
+    if labels.shape != (n_ref,):
+        raise ScoringError(f"ref_labels must have one label per reference image ({n_ref}), got {labels.shape}.")
+    if n_ref == 0:
+        raise ScoringError("no normal reference images to fit on.")
+    return np.unique(labels)
+
+
+# ------------------------------------------------------------------------------------------
+# BLISS
+# ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class BlissPrecomputed:
+    """Everything about a test set that does not depend on lambda, K or the class subset.
+
+    ``internal``: [N, C] internal scores for each fitted class.
+    ``ext_cumsum``: [C, N, Kmax] running sums over the top-K dictionary entries (sorted by
+    similarity) of the z-scored similarities, so external(K) = ext_cumsum[..., K-1] / K.
+    """
+
+    internal: np.ndarray
+    ext_cumsum: np.ndarray
+    topk_idx: np.ndarray
+    topk_sim: np.ndarray
+    n_dict: int
+    scorer: "BlissScorer"
+
+    @property
+    def max_topk(self) -> int:
+        return int(self.topk_idx.shape[1])
+
+    def _check(self, lam: float, topk: int) -> tuple[float, int]:
+        lam = check_lambda(lam)
+        topk = check_topk(topk, self.n_dict)
+        if topk > self.max_topk:
+            raise ScoringError(f"K={topk} exceeds the K={self.max_topk} this test set was prepared for.")
+        return lam, topk
+
+    def external(self, topk: int, classes: Sequence[int] | None = None) -> np.ndarray:
+        """[N, len(classes)] external scores."""
+        _, topk = self._check(0.0, topk)
+        pos = self.scorer._positions(classes)
+        return self.ext_cumsum[pos, :, topk - 1].T / topk
+
+    def per_class(self, lam: float, topk: int, classes: Sequence[int] | None = None) -> np.ndarray:
+        """[N, len(classes)] BLISS score for each normal class."""
+        lam, topk = self._check(lam, topk)
+        pos = self.scorer._positions(classes)
+        out = self.internal[:, pos]
+        if lam:
+            out = out + (lam / topk) * self.ext_cumsum[pos, :, topk - 1].T
+        return out
+
+    def scores(self, lam: float | None = None, topk: int | None = None, classes: Sequence[int] | None = None) -> np.ndarray:
+        """BLISS anomaly score: min over the normal classes of internal + lam * external."""
+        lam = self.scorer.lam if lam is None else lam
+        topk = self.scorer.topk if topk is None else topk
+        return self.per_class(lam, topk, classes).min(axis=1)
+
+    def components(self, lam: float | None = None, topk: int | None = None, classes: Sequence[int] | None = None) -> dict[str, np.ndarray]:
+        """Score, and the internal/external parts and class index of the minimising class."""
+        lam = self.scorer.lam if lam is None else lam
+        topk = self.scorer.topk if topk is None else topk
+        per = self.per_class(lam, topk, classes)
+        pos = self.scorer._positions(classes)
+        arg = per.argmin(axis=1)
+        rows = np.arange(per.shape[0])
+        ext = self.ext_cumsum[pos, :, topk - 1].T / topk
+        return {
+            "score": per[rows, arg],
+            "internal": self.internal[:, pos][rows, arg],
+            "external": ext[rows, arg],
+            "nearest_class": self.scorer.classes_[pos][arg],
+        }
+
+
+class BlissScorer(BaseScorer):
+    """Bias-corrected language-image similarity scoring (BLISS).
+
+    For normal class c with reference images R_c and label embedding t_c::
+
+        internal_c(x) = -(s(x, t_c) - mean_R s(r, t_c)) / (std_R s(r, t_c) + eps)
+        external_c(x) = mean over the K dictionary entries d_j nearest to x of
+                        (s(x, d_j) - mean_R s(r, d_j)) / (std_R s(r, d_j) + eps)
+        score(x)      = min_c internal_c(x) + lam * external_c(x)
+
+    The per-entry mean over R_c is ``d_j . mean(R_c)`` and the variance is ``d_j^T Cov(R_c) d_j``,
+    so fitting costs one D x D covariance per class instead of an |R_c| x M product.
+    """
+
+    name = "bliss"
+
+    def __init__(self, lam: float = 0.5, topk: int = 10, eps: float = EPS):
+        self.lam = lam
+        self.topk = topk
+        self.eps = eps
+
+    def fit(self, ref_emb, ref_labels, class_text_emb, dict_text_emb=None) -> "BlissScorer":
+        """Learn each normal class's label and dictionary statistics from its reference images
+        (the classes present in ``ref_labels`` are the normal classes)."""
+        if dict_text_emb is None:
+            raise ScoringError("BLISS needs dictionary text embeddings.")
+        check_lambda(self.lam)
+        check_topk(self.topk, len(dict_text_emb))
+        if not (isinstance(self.eps, (int, float)) and self.eps > 0):
+            raise ScoringError(f"eps must be a small positive number, got {self.eps!r}.")
+        ref = _unit(ref_emb)
+        classes = _fitted_classes(ref_labels, ref.shape[0])
+        labels = np.asarray(ref_labels, dtype=np.int64)
+        class_text = _unit(class_text_emb)
+        dict_text = _unit(dict_text_emb)
+        if class_text.shape[1] != ref.shape[1] or dict_text.shape[1] != ref.shape[1]:
+            raise ScoringError("image and text embeddings have different dimensions.")
+        if classes.max() >= class_text.shape[0]:
+            raise ScoringError(f"normal class {int(classes.max())} has no label embedding.")
+        dict64 = dict_text.astype(np.float64)
+        n_c, m = len(classes), dict_text.shape[0]
+        self.mu_ = np.empty(n_c)
+        self.sd_ = np.empty(n_c)
+        means = np.empty((n_c, ref.shape[1]))
+        self.dict_sd_ = np.empty((n_c, m))
+        for i, c in enumerate(classes):
+            r = ref[labels == c]
+            mean = r.mean(axis=0, dtype=np.float64)
+            means[i] = mean
+            # Centre in float32 (entries are ~1e-2, so nothing is lost), take the Gram matrix
+            # with a float32 BLAS call and do the cancellation-prone d^T Cov d in float64.
+            centred = r - mean.astype(np.float32)
+            t64 = class_text[c].astype(np.float64)
+            s = (centred @ class_text[c]).astype(np.float64) + mean @ t64
+            self.mu_[i] = s.mean()
+            self.sd_[i] = s.std() + self.eps
+            cov = (centred.T @ centred).astype(np.float64)
+            cov /= r.shape[0]
+            var = np.einsum("md,md->m", dict64 @ cov, dict64)
+            self.dict_sd_[i] = np.sqrt(np.maximum(var, 0.0)) + self.eps
+        self.dict_mu_ = means @ dict64.T
+        self.classes_ = classes
+        self.class_text_ = class_text[classes]
+        self.dict_text_ = dict_text
+        self.n_ref_ = np.array([(labels == c).sum() for c in classes])
+        return self
+
+    def precompute(self, X: np.ndarray, max_topk: int | None = None) -> BlissPrecomputed:
+        """Similarities, top-K dictionary entries and running z-score sums for test images ``X``."""
+        self._check_fitted()
+        X = _unit(X)
+        m = self.dict_text_.shape[0]
+        kmax = check_topk(self.topk if max_topk is None else max_topk, m)
+        internal = -((X @ self.class_text_.T) - self.mu_[None, :]) / self.sd_[None, :]
+        # Top-K entries per image, in row blocks: the block's similarities and argpartition
+        # indices stay small enough (< 32 MiB) to be reused by the allocator instead of being
+        # mapped and zeroed afresh, and the full N x M matrix never exists.
+        dict_t = self.dict_text_.T
+        n = X.shape[0]
+        part = np.empty((n, kmax), dtype=np.int64)
+        part_sims = np.empty((n, kmax), dtype=np.float32)
+        block = max(1, min(n, (16 * 1024**2) // (8 * m)))
+        for start in range(0, n, block):
+            sims = X[start : start + block] @ dict_t
+            if kmax < m:
+                p = np.argpartition(sims, m - kmax, axis=1)[:, m - kmax :]
+            else:
+                p = np.broadcast_to(np.arange(m), sims.shape)
+            part[start : start + block] = p
+            part_sims[start : start + block] = np.take_along_axis(sims, p, axis=1)
+        order = np.argsort(-part_sims, axis=1, kind="stable")
+        topk_idx = np.take_along_axis(part, order, axis=1)
+        topk_sim = np.take_along_axis(part_sims, order, axis=1).astype(np.float64)
+        z = (topk_sim[None, :, :] - self.dict_mu_[:, topk_idx]) / self.dict_sd_[:, topk_idx]
+        ext_cumsum = np.cumsum(z, axis=2)
+        return BlissPrecomputed(
+            internal=internal.astype(np.float64),
+            ext_cumsum=ext_cumsum,
+            topk_idx=topk_idx,
+            topk_sim=topk_sim,
+            n_dict=m,
+            scorer=self,
+        )
+
+
+# ------------------------------------------------------------------------------------------
+# Baselines
+# ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class FixedPrecomputed:
+    """Precomputed per-class quantities of a baseline; lambda and K are ignored."""
+
+    per_class_values: np.ndarray  # [N, C] or [C, N, k] depending on the scorer
+    reduce: object
+    scorer: BaseScorer
+
+    def scores(self, lam: float | None = None, topk: int | None = None, classes: Sequence[int] | None = None) -> np.ndarray:
+        return self.reduce(self.per_class_values, self.scorer._positions(classes))
+
+
+class MaxSimScorer(BaseScorer):
+    """Plain CLIP zero-shot score: minus the highest similarity to any normal label."""
+
+    name = "maxsim"
+
+    def fit(self, ref_emb, ref_labels, class_text_emb, dict_text_emb=None) -> "MaxSimScorer":
+        self.classes_ = _fitted_classes(ref_labels, len(ref_labels))
+        self.class_text_ = _unit(class_text_emb)[self.classes_]
+        return self
+
+    def precompute(self, X, max_topk=None) -> FixedPrecomputed:
+        self._check_fitted()
+        sims = (_unit(X) @ self.class_text_.T).astype(np.float64)
+        return FixedPrecomputed(sims, lambda v, pos: -v[:, pos].max(axis=1), self)
+
+
+class MCMScorer(BaseScorer):
+    """Maximum concept matching: minus the largest softmax over normal-label similarities.
+
+    Undefined for a single normal class (the softmax is always 1), so that is refused.
+    """
+
+    name = "mcm"
+
+    def __init__(self, temperature: float = 1.0):
+        self.temperature = temperature
+
+    def fit(self, ref_emb, ref_labels, class_text_emb, dict_text_emb=None) -> "MCMScorer":
+        if not (isinstance(self.temperature, (int, float)) and np.isfinite(self.temperature) and self.temperature > 0):
+            raise ScoringError("the MCM temperature must be a positive number.")
+        self.classes_ = _fitted_classes(ref_labels, len(ref_labels))
+        self.class_text_ = _unit(class_text_emb)[self.classes_]
+        return self
+
+    def precompute(self, X, max_topk=None) -> FixedPrecomputed:
+        self._check_fitted()
+        sims = (_unit(X) @ self.class_text_.T).astype(np.float64) / float(self.temperature)
+
+        def reduce(v, pos):
+            if len(pos) < 2:
+                raise ScoringError("MCM needs at least two normal classes: with one, its softmax is always 1.")
+            z = v[:, pos]
+            z = z - z.max(axis=1, keepdims=True)
+            p = np.exp(z)
+            return -(p.max(axis=1) / p.sum(axis=1))
+
+        return FixedPrecomputed(sims, reduce, self)
+
+
+class KNNScorer(BaseScorer):
+    """Mean cosine distance to the ``k`` nearest normal reference images (image-only baseline)."""
+
+    name = "knn"
+
+    def __init__(self, k: int = 5, chunk: int = 2048):
+        self.k = k
+        self.chunk = chunk
+
+    def fit(self, ref_emb, ref_labels, class_text_emb=None, dict_text_emb=None) -> "KNNScorer":
+        try:
+            ok = int(self.k) == self.k and self.k >= 1 and int(self.chunk) == self.chunk and self.chunk >= 1
+        except (TypeError, ValueError, OverflowError):
+            ok = False
+        if not ok:
+            raise ScoringError(f"k and chunk must be whole numbers >= 1, got k={self.k!r}, chunk={self.chunk!r}.")
+        ref = _unit(ref_emb)
+        self.classes_ = _fitted_classes(ref_labels, ref.shape[0])
+        labels = np.asarray(ref_labels)
+        self.refs_ = [ref[labels == c] for c in self.classes_]
+        return self
+
+    def precompute(self, X, max_topk=None) -> FixedPrecomputed:
+        self._check_fitted()
+        X = _unit(X)
+        k, chunk = int(self.k), int(self.chunk)
+        # Per class: the k largest similarities of each test image, so any union of classes
+        # can be answered by merging these lists.
+        best = np.full((len(self.refs_), X.shape[0], k), -np.inf)
+        for ci, r in enumerate(self.refs_):
+            kk = min(k, r.shape[0])
+            for start in range(0, X.shape[0], chunk):
+                sims = X[start : start + chunk] @ r.T
+                if kk < r.shape[0]:
+                    sims = np.partition(sims, r.shape[0] - kk, axis=1)[:, -kk:]
+                best[ci, start : start + chunk, :kk] = sims
+
+        def reduce(v, pos):
+            merged = np.concatenate(list(v[pos]), axis=1)
+            kk = min(k, int(np.isfinite(merged[0]).sum()))
+            top = np.partition(merged, merged.shape[1] - kk, axis=1)[:, -kk:]
+            return (1.0 - top).mean(axis=1)
+
+        return FixedPrecomputed(best, reduce, self)
+
+
+SCORERS = {"bliss": BlissScorer, "maxsim": MaxSimScorer, "knn": KNNScorer, "mcm": MCMScorer}
+
+
+def make_scorer(method: str, **kwargs) -> BaseScorer:
+    """Build a scorer by name: ``bliss``, ``maxsim``, ``knn`` or ``mcm``."""
+    try:
+        cls = SCORERS[method]
+    except KeyError:
+        raise ScoringError(f"unknown method {method!r}; choose one of {', '.join(SCORERS)}.") from None
+    if cls is BlissScorer:
+        return cls(**kwargs)
+    return cls(**{k: v for k, v in kwargs.items() if k not in ("lam", "topk")})

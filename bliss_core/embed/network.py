@@ -1,0 +1,36 @@
+"""One question to the network, asked the same way everywhere: does this server answer?
+
+Used before a download (model weights, torchvision datasets) so that an offline machine fails
+within seconds with advice, instead of retrying a download for minutes.
+"""
+
+from __future__ import annotations
+
+import threading
+import urllib.error
+import urllib.request
+
+__all__ = ["reachable"]
+
+
+def reachable(url: str, timeout: float = 3.0) -> bool:
+    """Whether ``url`` answers an HTTP HEAD request within ``timeout`` seconds.
+
+    Any HTTP status counts as an answer; DNS failure, refused or silent connections do not.
+    The request runs in a daemon thread, so a hanging DNS lookup cannot hold the caller.
+    """
+    result: list[bool] = []
+
+    def probe() -> None:
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=timeout):
+                result.append(True)
+        except urllib.error.HTTPError:
+            result.append(True)
+        except Exception:  # noqa: BLE001 - every other failure means "no answer"
+            result.append(False)
+
+    t = threading.Thread(target=probe, daemon=True, name="bliss-network-probe")
+    t.start()
+    t.join(timeout + 0.5)
+    return bool(result and result[0])
