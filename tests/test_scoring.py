@@ -136,9 +136,9 @@ def test_scoring_before_fit_says_not_fitted(cls):
 
 def test_params_follow_scikit_learn():
     s = BlissScorer(lam=0.75, topk=20)
-    assert s.get_params() == {"lam": 0.75, "topk": 20, "eps": 1e-8}
+    assert s.get_params() == {"lam": 0.75, "topk": 20, "eps": 1e-8, "backend": "numpy"}
     assert s.set_params(topk=5) is s and s.topk == 5
-    assert repr(s) == "BlissScorer(lam=0.75, topk=5, eps=1e-08)"
+    assert repr(s) == "BlissScorer(lam=0.75, topk=5, eps=1e-08, backend='numpy')"
     with pytest.raises(ScoringError, match="no parameter 'k'"):
         s.set_params(k=3)
     fitted = s.fit_bundle(random_bundle(), [0, 1])

@@ -7,6 +7,7 @@ import json
 import sys
 
 from ..core.text import printable
+from ..errors import CommandError
 from .common import add_split_arguments, load, number_list, resolve_splits, whole, whole_list
 
 
@@ -18,6 +19,12 @@ def add_parser(sub) -> argparse.ArgumentParser:
     ev.add_argument("--topk", type=whole_list, default=[10], help="K value(s), comma-separated (default 10)")
     ev.add_argument("--method", choices=["bliss", "maxsim", "knn", "mcm"], default="bliss")
     ev.add_argument("--knn-k", type=whole, default=5, help="neighbours for --method knn (default 5)")
+    ev.add_argument("--exclude-normal-names", action="store_true",
+                    help="per split, leave dictionary entries equal to a normal class's name out of the external score")
+    ev.add_argument("--shots", type=whole, default=None, metavar="N",
+                    help="N reference images per normal class, drawn at random per seed (all of a smaller class)")
+    ev.add_argument("--seeds", type=whole, default=1, metavar="S",
+                    help="with --shots: S random draws (seeds 0..S-1); AUROC is averaged over them (default 1)")
     ev.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     ev.set_defaults(func=run)
     return ev
@@ -30,7 +37,10 @@ def run(args: argparse.Namespace) -> int:
     splits, setup = resolve_splits(args, bundle.class_names)
     if args.method != "bliss" and not args.json and (len(args.lam) > 1 or len(args.topk) > 1):
         print(f"note: {args.method} ignores lambda and K; showing it once.", file=sys.stderr)
-    result = evaluate(bundle, splits, args.lam, args.topk, method=args.method, setup=setup, knn_k=args.knn_k)
+    if args.seeds != 1 and args.shots is None:
+        raise CommandError("--seeds draws reference images at random, so it needs --shots N.")
+    result = evaluate(bundle, splits, args.lam, args.topk, method=args.method, setup=setup, knn_k=args.knn_k,
+                      exclude_normal_names=args.exclude_normal_names, shots=args.shots, seeds=args.seeds)
     result["bundle"] = {"path": str(args.bundle), "untrained": bundle.untrained, "simulation": bundle.is_simulation}
     if args.json:
         print(json.dumps(result))

@@ -17,12 +17,15 @@ def add_parser(sub) -> argparse.ArgumentParser:
     sc.add_argument("--normal", required=True, help="normal classes by index or name, e.g. 0,3 or airplane,cat")
     sc.add_argument("--lam", type=finite, default=0.5)
     sc.add_argument("--topk", type=whole, default=10)
+    sc.add_argument("--exclude-normal-names", action="store_true",
+                    help="leave dictionary entries equal to a normal class's name out of the external score")
     sc.add_argument("--out", required=True, help="CSV file to write (its folder must exist)")
     sc.set_defaults(func=run)
     return sc
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..core.evaluate import normal_name_entries
     from ..core.scoring import BlissScorer
 
     bundle = load(args.bundle)
@@ -31,7 +34,9 @@ def run(args: argparse.Namespace) -> int:
     if test.size == 0:
         raise CommandError(f"{args.bundle}: the bundle has no test images to score.")
     scorer = BlissScorer(lam=args.lam, topk=args.topk).fit_bundle(bundle, normal)
-    parts = scorer.precompute(bundle.image_emb[test], max_topk=args.topk).components(args.lam, args.topk)
+    drop = normal_name_entries(bundle, normal) if args.exclude_normal_names else set()
+    pre = scorer.precompute(bundle.image_emb[test], max_topk=min(len(bundle.dict_names), args.topk + len(drop)))
+    parts = pre.excluding(drop, args.topk).components(args.lam, args.topk)
     normal_set = set(normal)
 
     def rows():

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -19,6 +19,7 @@ from .bundle import Bundle
 from .diagnostics import avg_dict_similarity, confusion_at, threshold_at_tpr
 from .metrics import auroc, detection_metrics_and_roc
 from .scoring import BlissScorer, KNNScorer, MaxSimScorer, check_topk
+from .evaluate import few_shot_mask, normal_name_entries
 from .splits import check_normal
 
 __all__ = ["PreparedNormalSet", "LiveScoring", "LiveView"]
@@ -47,26 +48,31 @@ class PreparedNormalSet:
     """
 
     def __init__(self, bundle: Bundle, normal: Sequence[int], *, class_text_emb: np.ndarray | None = None,
-                 max_topk: int = 50, allow_all_normal: bool = False):
+                 max_topk: int = 50, allow_all_normal: bool = False, shots: int | None = None, seed: int = 0,
+                 exclude_normal_names: bool = False, backend: Any = "numpy"):
         self.bundle = bundle
         self.normal = check_normal(bundle, normal, allow_all_normal=allow_all_normal)
-        n_dict = len(bundle.dict_names)
+        self.excluded = normal_name_entries(bundle, self.normal) if exclude_normal_names else set()
+        n_dict = len(bundle.dict_names) - len(self.excluded)
         self.max_topk = check_topk(min(int(max_topk), n_dict), n_dict)
-        self.train_mask = bundle.image_is_train & np.isin(bundle.image_label, self.normal)
+        self.train_mask = few_shot_mask(bundle, self.normal, shots, seed)
         self.test_idx = np.flatnonzero(~bundle.image_is_train)
         self.is_anomaly = ~np.isin(bundle.image_label[self.test_idx], self.normal)
         class_text = bundle.class_text_emb if class_text_emb is None else class_text_emb
-        self.scorer = BlissScorer(lam=0.0, topk=1).fit(
+        self.scorer = BlissScorer(lam=0.0, topk=1, backend=backend).fit(
             bundle.image_emb[self.train_mask], bundle.image_label[self.train_mask], class_text, bundle.dict_text_emb)
-        self.pre = self.scorer.precompute(bundle.image_emb[self.test_idx], max_topk=self.max_topk)
+        full = self.scorer.precompute(bundle.image_emb[self.test_idx], max_topk=self.max_topk + len(self.excluded))
+        self.pre = full.excluding(self.excluded, self.max_topk)
 
 
 class LiveScoring(PreparedNormalSet):
     """Precomputed BLISS and baselines for one bundle and one set of normal classes."""
 
     def __init__(self, bundle: Bundle, normal: Sequence[int], max_topk: int = 50, knn_k: int = 5,
-                 baselines: Sequence[str] = ("internal", "maxsim", "knn")):
-        super().__init__(bundle, normal, max_topk=max_topk)
+                 baselines: Sequence[str] = ("internal", "maxsim", "knn"), *, shots: int | None = None,
+                 seed: int = 0, exclude_normal_names: bool = False, backend: Any = "numpy"):
+        super().__init__(bundle, normal, max_topk=max_topk, shots=shots, seed=seed,
+                         exclude_normal_names=exclude_normal_names, backend=backend)
         if not self.is_anomaly.any():
             raise MetricError("the test set has no images of the anomalous classes, so AUROC is undefined.")
         if self.is_anomaly.all():
@@ -78,9 +84,10 @@ class LiveScoring(PreparedNormalSet):
         if "internal" in baselines:
             self.baseline_scores["internal"] = self.pre.scores(0.0, 1)
         if "maxsim" in baselines:
-            self.baseline_scores["maxsim"] = MaxSimScorer().fit(ref, ref_lab, bundle.class_text_emb).decision_function(test)
+            self.baseline_scores["maxsim"] = MaxSimScorer(backend=backend).fit(
+                ref, ref_lab, bundle.class_text_emb).decision_function(test)
         if "knn" in baselines:
-            self.baseline_scores["knn"] = KNNScorer(k=knn_k).fit(ref, ref_lab).decision_function(test)
+            self.baseline_scores["knn"] = KNNScorer(k=knn_k, backend=backend).fit(ref, ref_lab).decision_function(test)
         self.baseline_metrics: dict[str, dict[str, float]] = {}
         self.baseline_roc: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for name, values in self.baseline_scores.items():

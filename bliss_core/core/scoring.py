@@ -29,6 +29,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..errors import NotFittedError, ScoringError, VectorError
+from .kernels import resolve_backend
 from .splits import check_normal
 from .vectors import unit_rows
 
@@ -169,8 +170,10 @@ class BlissPrecomputed:
     """Everything about a test set that does not depend on lambda, K or the class subset.
 
     ``internal``: [N, C] internal scores for each fitted class.
-    ``ext_cumsum``: [C, N, Kmax] running sums over the top-K dictionary entries (sorted by
-    similarity) of the z-scored similarities, so external(K) = ext_cumsum[..., K-1] / K.
+    ``ext_cumsum``: [C, N, L] running sums over each image's L most similar dictionary entries
+    (sorted by similarity) of the z-scored similarities, so external(K) = ext_cumsum[..., K-1] / K.
+    ``topk_idx`` / ``topk_sim``: those entries and their similarities ([N, L]).
+    ``n_dict``: the entries the external score may draw on (the dictionary less any excluded).
     """
 
     internal: np.ndarray
@@ -190,6 +193,34 @@ class BlissPrecomputed:
         if topk > self.max_topk:
             raise ScoringError(f"K={topk} exceeds the K={self.max_topk} this test set was prepared for.")
         return lam, topk
+
+    def excluding(self, entries: Sequence[int] | set[int], max_topk: int | None = None) -> "BlissPrecomputed":
+        """The same test set with dictionary ``entries`` left out of the external score (call it
+        on the full precomputation, not on one that already excludes entries).
+
+        Each image's top list then continues with its next most similar entries; prepare with
+        ``max_topk`` at least K plus the number of excluded entries so that every image keeps K.
+        Entries' statistics do not depend on each other, so this equals scoring with those
+        dictionary rows removed.
+        """
+        drop = np.fromiter((int(e) for e in entries), dtype=np.int64)
+        if drop.size == 0:
+            return self
+        keep = ~np.isin(self.topk_idx, drop)
+        width = int(keep.sum(axis=1).min())
+        if max_topk is not None:
+            width = min(width, int(max_topk))
+        if width < 1:
+            raise ScoringError("no dictionary entries are left after the exclusion.")
+        # stable: the kept entries of each row, in their order, first
+        order = np.argsort(~keep, axis=1, kind="stable")[:, :width]
+        idx = np.take_along_axis(self.topk_idx, order, axis=1)
+        sim = np.take_along_axis(self.topk_sim, order, axis=1)
+        st = self.scorer
+        z = (sim[None, :, :] - st.dict_mu_[:, idx]) / st.dict_sd_[:, idx]
+        n_all = st.dict_text_.shape[0]
+        n_left = n_all - int(np.unique(drop[(drop >= 0) & (drop < n_all)]).size)
+        return BlissPrecomputed(self.internal, np.cumsum(z, axis=2), idx, sim, n_left, st)
 
     def external(self, topk: int, classes: Sequence[int] | None = None) -> np.ndarray:
         """[N, len(classes)] external scores."""
@@ -241,14 +272,17 @@ class BlissScorer(BaseScorer):
 
     The per-entry mean over R_c is ``d_j . mean(R_c)`` and the variance is ``d_j^T Cov(R_c) d_j``,
     so fitting costs one D x D covariance per class instead of an |R_c| x M product.
+    ``backend`` runs the heavy array work (:mod:`bliss_core.core.kernels`): ``"numpy"`` (the CPU
+    path), ``"torch"`` once :mod:`bliss_core.scale.torch_backend` is imported, or a kernels object.
     """
 
     name = "bliss"
 
-    def __init__(self, lam: float = 0.5, topk: int = 10, eps: float = EPS):
+    def __init__(self, lam: float = 0.5, topk: int = 10, eps: float = EPS, backend: Any = "numpy"):
         self.lam = lam
         self.topk = topk
         self.eps = eps
+        self.backend = backend
 
     def fit(self, ref_emb, ref_labels, class_text_emb, dict_text_emb=None) -> "BlissScorer":
         """Learn each normal class's label and dictionary statistics from its reference images
@@ -259,7 +293,8 @@ class BlissScorer(BaseScorer):
         check_topk(self.topk, len(dict_text_emb))
         if not (isinstance(self.eps, (int, float)) and self.eps > 0):
             raise ScoringError(f"eps must be a small positive number, got {self.eps!r}.")
-        ref = _unit(ref_emb)
+        kernels = resolve_backend(self.backend)
+        ref = np.asarray(ref_emb)
         classes = _fitted_classes(ref_labels, ref.shape[0])
         labels = np.asarray(ref_labels, dtype=np.int64)
         class_text = _unit(class_text_emb)
@@ -268,65 +303,27 @@ class BlissScorer(BaseScorer):
             raise ScoringError("image and text embeddings have different dimensions.")
         if classes.max() >= class_text.shape[0]:
             raise ScoringError(f"normal class {int(classes.max())} has no label embedding.")
-        dict64 = dict_text.astype(np.float64)
-        n_c, m = len(classes), dict_text.shape[0]
-        self.mu_ = np.empty(n_c)
-        self.sd_ = np.empty(n_c)
-        means = np.empty((n_c, ref.shape[1]))
-        self.dict_sd_ = np.empty((n_c, m))
-        for i, c in enumerate(classes):
-            r = ref[labels == c]
-            mean = r.mean(axis=0, dtype=np.float64)
-            means[i] = mean
-            # Centre in float32 (entries are ~1e-2, so nothing is lost), take the Gram matrix
-            # with a float32 BLAS call and do the cancellation-prone d^T Cov d in float64.
-            centred = r - mean.astype(np.float32)
-            t64 = class_text[c].astype(np.float64)
-            s = (centred @ class_text[c]).astype(np.float64) + mean @ t64
-            self.mu_[i] = s.mean()
-            self.sd_[i] = s.std() + self.eps
-            cov = (centred.T @ centred).astype(np.float64)
-            cov /= r.shape[0]
-            var = np.einsum("md,md->m", dict64 @ cov, dict64)
-            self.dict_sd_[i] = np.sqrt(np.maximum(var, 0.0)) + self.eps
-        self.dict_mu_ = means @ dict64.T
+        stats = kernels.class_stats(ref, labels, classes, class_text, dict_text, self.eps)
+        self.mu_, self.sd_, self.dict_mu_, self.dict_sd_ = stats.mu, stats.sd, stats.dict_mu, stats.dict_sd
         self.classes_ = classes
         self.class_text_ = class_text[classes]
         self.dict_text_ = dict_text
         self.n_ref_ = np.array([(labels == c).sum() for c in classes])
+        self.kernels_ = kernels
         return self
 
     def precompute(self, X: np.ndarray, max_topk: int | None = None) -> BlissPrecomputed:
-        """Similarities, top-K dictionary entries and running z-score sums for test images ``X``."""
+        """Similarities, top-K dictionary entries and running z-score sums for test images ``X``
+        (any float array; memory-mapped float16 works, read block by block)."""
         self._check_fitted()
-        X = _unit(X)
         m = self.dict_text_.shape[0]
         kmax = check_topk(self.topk if max_topk is None else max_topk, m)
-        internal = -((X @ self.class_text_.T) - self.mu_[None, :]) / self.sd_[None, :]
-        # Top-K entries per image, in row blocks: the block's similarities and argpartition
-        # indices stay small enough (< 32 MiB) to be reused by the allocator instead of being
-        # mapped and zeroed afresh, and the full N x M matrix never exists.
-        dict_t = self.dict_text_.T
-        n = X.shape[0]
-        part = np.empty((n, kmax), dtype=np.int64)
-        part_sims = np.empty((n, kmax), dtype=np.float32)
-        block = max(1, min(n, (16 * 1024**2) // (8 * m)))
-        for start in range(0, n, block):
-            sims = X[start : start + block] @ dict_t
-            if kmax < m:
-                p = np.argpartition(sims, m - kmax, axis=1)[:, m - kmax :]
-            else:
-                p = np.broadcast_to(np.arange(m), sims.shape)
-            part[start : start + block] = p
-            part_sims[start : start + block] = np.take_along_axis(sims, p, axis=1)
-        order = np.argsort(-part_sims, axis=1, kind="stable")
-        topk_idx = np.take_along_axis(part, order, axis=1)
-        topk_sim = np.take_along_axis(part_sims, order, axis=1).astype(np.float64)
+        internal = -(self.kernels_.similarities(X, self.class_text_) - self.mu_[None, :]) / self.sd_[None, :]
+        topk_idx, topk_sim = self.kernels_.top_similar(X, self.dict_text_, kmax)
         z = (topk_sim[None, :, :] - self.dict_mu_[:, topk_idx]) / self.dict_sd_[:, topk_idx]
-        ext_cumsum = np.cumsum(z, axis=2)
         return BlissPrecomputed(
-            internal=internal.astype(np.float64),
-            ext_cumsum=ext_cumsum,
+            internal=internal,
+            ext_cumsum=np.cumsum(z, axis=2),
             topk_idx=topk_idx,
             topk_sim=topk_sim,
             n_dict=m,
@@ -356,14 +353,18 @@ class MaxSimScorer(BaseScorer):
 
     name = "maxsim"
 
+    def __init__(self, backend: Any = "numpy"):
+        self.backend = backend
+
     def fit(self, ref_emb, ref_labels, class_text_emb, dict_text_emb=None) -> "MaxSimScorer":
+        self.kernels_ = resolve_backend(self.backend)
         self.classes_ = _fitted_classes(ref_labels, len(ref_labels))
         self.class_text_ = _unit(class_text_emb)[self.classes_]
         return self
 
     def precompute(self, X, max_topk=None) -> FixedPrecomputed:
         self._check_fitted()
-        sims = (_unit(X) @ self.class_text_.T).astype(np.float64)
+        sims = self.kernels_.similarities(X, self.class_text_)
         return FixedPrecomputed(sims, lambda v, pos: -v[:, pos].max(axis=1), self)
 
 
@@ -375,19 +376,21 @@ class MCMScorer(BaseScorer):
 
     name = "mcm"
 
-    def __init__(self, temperature: float = 1.0):
+    def __init__(self, temperature: float = 1.0, backend: Any = "numpy"):
         self.temperature = temperature
+        self.backend = backend
 
     def fit(self, ref_emb, ref_labels, class_text_emb, dict_text_emb=None) -> "MCMScorer":
         if not (isinstance(self.temperature, (int, float)) and np.isfinite(self.temperature) and self.temperature > 0):
             raise ScoringError("the MCM temperature must be a positive number.")
+        self.kernels_ = resolve_backend(self.backend)
         self.classes_ = _fitted_classes(ref_labels, len(ref_labels))
         self.class_text_ = _unit(class_text_emb)[self.classes_]
         return self
 
     def precompute(self, X, max_topk=None) -> FixedPrecomputed:
         self._check_fitted()
-        sims = (_unit(X) @ self.class_text_.T).astype(np.float64) / float(self.temperature)
+        sims = self.kernels_.similarities(X, self.class_text_) / float(self.temperature)
 
         def reduce(v, pos):
             if len(pos) < 2:
@@ -405,37 +408,33 @@ class KNNScorer(BaseScorer):
 
     name = "knn"
 
-    def __init__(self, k: int = 5, chunk: int = 2048):
+    def __init__(self, k: int = 5, backend: Any = "numpy"):
         self.k = k
-        self.chunk = chunk
+        self.backend = backend
 
     def fit(self, ref_emb, ref_labels, class_text_emb=None, dict_text_emb=None) -> "KNNScorer":
         try:
-            ok = int(self.k) == self.k and self.k >= 1 and int(self.chunk) == self.chunk and self.chunk >= 1
+            ok = int(self.k) == self.k and self.k >= 1
         except (TypeError, ValueError, OverflowError):
             ok = False
         if not ok:
-            raise ScoringError(f"k and chunk must be whole numbers >= 1, got k={self.k!r}, chunk={self.chunk!r}.")
-        ref = _unit(ref_emb)
+            raise ScoringError(f"k must be a whole number >= 1, got {self.k!r}.")
+        self.kernels_ = resolve_backend(self.backend)
+        ref = np.asarray(ref_emb)
         self.classes_ = _fitted_classes(ref_labels, ref.shape[0])
         labels = np.asarray(ref_labels)
-        self.refs_ = [ref[labels == c] for c in self.classes_]
+        self.refs_ = [_unit(ref[labels == c]) for c in self.classes_]
         return self
 
     def precompute(self, X, max_topk=None) -> FixedPrecomputed:
         self._check_fitted()
-        X = _unit(X)
-        k, chunk = int(self.k), int(self.chunk)
+        k = int(self.k)
         # Per class: the k largest similarities of each test image, so any union of classes
         # can be answered by merging these lists.
         best = np.full((len(self.refs_), X.shape[0], k), -np.inf)
         for ci, r in enumerate(self.refs_):
-            kk = min(k, r.shape[0])
-            for start in range(0, X.shape[0], chunk):
-                sims = X[start : start + chunk] @ r.T
-                if kk < r.shape[0]:
-                    sims = np.partition(sims, r.shape[0] - kk, axis=1)[:, -kk:]
-                best[ci, start : start + chunk, :kk] = sims
+            sims = self.kernels_.nearest(X, r, k)
+            best[ci, :, : sims.shape[1]] = sims
 
         def reduce(v, pos):
             merged = np.concatenate(list(v[pos]), axis=1)
@@ -455,6 +454,5 @@ def make_scorer(method: str, **kwargs) -> BaseScorer:
         cls = SCORERS[method]
     except KeyError:
         raise ScoringError(f"unknown method {method!r}; choose one of {', '.join(SCORERS)}.") from None
-    if cls is BlissScorer:
-        return cls(**kwargs)
-    return cls(**{k: v for k, v in kwargs.items() if k not in ("lam", "topk")})
+    accepted = cls._param_names()
+    return cls(**{k: v for k, v in kwargs.items() if k in accepted})
