@@ -52,7 +52,7 @@ def check_output(path: str | os.PathLike, *, create_parents: bool = False) -> Pa
     path = Path(path)
     try:
         st = os.lstat(path)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         pass
     except OSError as exc:
         raise OutputError(f"{path}: cannot be checked ({exc.strerror or exc}).") from None
@@ -67,9 +67,13 @@ def check_output(path: str | os.PathLike, *, create_parents: bool = False) -> Pa
         except OSError as exc:
             raise OutputError(f"{parent}: the output folder cannot be created ({exc.strerror or exc}).") from None
     elif not parent.is_dir():
+        if parent.exists():
+            raise OutputError(f"{path}: {parent} is not a folder.")
         missing = parent
-        while not missing.parent.is_dir() and missing.parent != missing:
+        while not missing.parent.exists() and missing.parent != missing:
             missing = missing.parent
+        if missing.parent.exists() and not missing.parent.is_dir():
+            raise OutputError(f"{path}: {missing.parent} is not a folder.")
         raise OutputError(f"{path}: the folder {missing} does not exist; create it first.")
     return path
 

@@ -8,6 +8,7 @@ import streamlit as st
 
 from bliss_core.app import cached, state
 from bliss_core.app.frame import download_figure, page_setup, run_page
+from bliss_core.app.tables import safe_csv
 from bliss_core.app.sources import Current
 from bliss_core.app.views import error_rate_figures, similarity_figures
 
@@ -62,7 +63,7 @@ def body(cur: Current) -> None:
         "anomaly": live.is_anomaly,
         "avg_dict_similarity": live.avg_dict_sim,
     })
-    st.download_button("⬇ Per-image average dictionary similarity (CSV)", df.to_csv(index=False),
+    st.download_button("⬇ Per-image average dictionary similarity (CSV)", safe_csv(df),
                        file_name="avg_dict_similarity.csv", mime="text/csv", on_click="ignore")
 
 

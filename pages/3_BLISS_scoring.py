@@ -8,6 +8,7 @@ import streamlit as st
 from bliss_core.app import cached, state
 from bliss_core.app.frame import download_figure, guarded, normal_label, page_setup, run_page
 from bliss_core.app.scoring_view import scoring_payload
+from bliss_core.app.tables import safe_csv
 from bliss_core.app.sources import Current
 from bliss_core.app.thumbnails import thumb_for
 
@@ -96,7 +97,7 @@ def slider_area(cur: Current, normal: list[int]) -> None:
                            "anomaly": live.is_anomaly, "bliss": view.scores,
                            **{k: v for k, v in live.baseline_scores.items()},
                            "avg_dict_similarity": live.avg_dict_sim, "flagged": view.scores >= view.threshold})
-        return df.to_csv(index=False)
+        return safe_csv(df)
 
     with d1:
         st.download_button("⬇ Scores (CSV)", scores_csv, file_name=f"bliss_scores_lam{lam:g}_K{topk}.csv",

@@ -8,6 +8,7 @@ import streamlit as st
 
 from bliss_core.app import models, state
 from bliss_core.app.frame import md_escape, page_setup, run_page
+from bliss_core.app.tables import safe_csv
 from bliss_core.app.sources import CACHE_TTL, Current
 from bliss_core.app.thumbnails import thumb_for, thumbnail
 from bliss_core.app.uploads import IMAGE_TYPES, check_uploads, decode_uploads, upload_limits_text
@@ -168,7 +169,7 @@ def body(cur: Current) -> None:
         out = pd.DataFrame({"image": names, "A_internal": ra.internal, "A_external": ra.external, "A_bliss": ra.score,
                             "A_anomaly": ra.anomalous, "B_internal": rb.internal, "B_external": rb.external,
                             "B_bliss": rb.score, "B_anomaly": rb.anomalous})
-        st.download_button("⬇ What-if scores (CSV)", out.to_csv(index=False), file_name="whatif_scores.csv",
+        st.download_button("⬇ What-if scores (CSV)", safe_csv(out), file_name="whatif_scores.csv",
                            mime="text/csv", on_click="ignore")
 
 
