@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from streamlit_client import Session
 from streamlit_server import running_streamlit
 
 REPO = Path(__file__).resolve().parents[1]
@@ -51,63 +52,12 @@ def server():
         yield int(url.rsplit(":", 1)[1]), proc
 
 
-class Session:
-    """A minimal Streamlit client: rerun requests out, deltas in."""
-
-    def __init__(self, ws):
-        self.ws = ws
-        self.sliders: dict[str, str] = {}  # label prefix -> widget id
-        self.metrics: dict[str, str] = {}
-        self.errors: list[str] = []
-        self.fragment_id = ""  # the sliders' fragment: a move reruns only that, as in a browser
-
-    async def run(self, widgets: dict[str, float] | None = None, timeout: float = 120.0) -> float:
-        """Request a rerun of the page (with slider values) and read until it finishes; seconds."""
-        from streamlit.proto.BackMsg_pb2 import BackMsg
-        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-
-        msg = BackMsg()
-        msg.rerun_script.query_string = ""
-        msg.rerun_script.page_name = PAGE
-        if widgets and self.fragment_id:
-            msg.rerun_script.fragment_id = self.fragment_id
-        for label, value in (widgets or {}).items():
-            state = msg.rerun_script.widget_states.widgets.add()
-            state.id = self.sliders[label]
-            state.double_array_value.data.append(value)
-        start = time.perf_counter()
-        await self.ws.send(msg.SerializeToString())
-        while True:
-            raw = await asyncio.wait_for(self.ws.recv(), timeout)
-            fm = ForwardMsg()
-            fm.ParseFromString(raw)
-            kind = fm.WhichOneof("type")
-            if kind == "delta" and fm.delta.WhichOneof("type") == "new_element":
-                el = fm.delta.new_element
-                etype = el.WhichOneof("type")
-                if etype == "slider":
-                    self.sliders[el.slider.label.split(" ")[0]] = el.slider.id
-                    self.fragment_id = fm.delta.fragment_id or self.fragment_id
-                elif etype == "metric":
-                    self.metrics[el.metric.label] = el.metric.body
-                elif etype == "exception":
-                    self.errors.append(f"exception: {el.exception.type}: {el.exception.message}")
-                elif etype == "alert" and el.alert.format == 1:  # ERROR
-                    self.errors.append(f"error shown: {el.alert.body}")
-            elif kind == "page_not_found":
-                self.errors.append("page not found")
-            elif kind == "script_finished" and fm.script_finished != 2:  # 2: restarted for a rerun; 3: fragment done
-                if fm.script_finished == 1:
-                    self.errors.append("script failed to compile")
-                return time.perf_counter() - start
-
-
 async def _session(port: int, i: int, stats: dict) -> None:
     rng = np.random.default_rng(i)
     try:
         async with websockets.connect(f"ws://127.0.0.1:{port}/_stcore/stream", subprotocols=["streamlit"],
                                       max_size=None, open_timeout=60) as ws:
-            s = Session(ws)
+            s = Session(ws, PAGE)
             stats["first_load_s"].append(await s.run())
             if "λ" not in s.sliders or "K" not in s.sliders:
                 stats["errors"].append(f"session {i}: the sliders were not found")

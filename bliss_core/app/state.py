@@ -13,16 +13,17 @@ from typing import Any, Sequence
 import numpy as np
 import streamlit as st
 
+from ..core.scoring import DEFAULT_LAMBDA, DEFAULT_TOPK
+from ..core.simulate import SimulationConfig
 from ..core.text import DEFAULT_PROMPT
 
 log = logging.getLogger("bliss.app")
 
 MAX_TOPK = 50
 LAMBDA_MAX = 3.0
-DEFAULT_LAMBDA = 0.5
-DEFAULT_TOPK = 10
-DEFAULT_SIM = {"text_bias": 1.0, "modality_gap": 2.0, "class_signal": 0.6, "noise": 1.0, "seed": 0,
-               "test_per_class": 100}
+#: The simulation's knobs in the app, with the library's defaults (one source of truth).
+DEFAULT_SIM = {k: getattr(SimulationConfig(), k)
+               for k in ("text_bias", "modality_gap", "class_signal", "noise", "seed", "test_per_class")}
 SIM_LIMITS = {"text_bias": (0.0, 3.0), "modality_gap": (0.0, 4.0), "class_signal": (0.1, 2.0),
               "noise": (0.2, 3.0), "seed": (0, 10_000), "test_per_class": (20, 1000)}
 SIM_INTS = ("seed", "test_per_class")

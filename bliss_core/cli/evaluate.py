@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from ..core.scoring import DEFAULT_LAMBDA, DEFAULT_TOPK
 from ..core.text import printable
 from ..errors import CommandError
 from .common import add_split_arguments, load, number_list, resolve_splits, whole, whole_list
@@ -15,8 +16,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     ev = sub.add_parser("evaluate", help="AUROC over the protocol's splits for a grid of lambda and K")
     ev.add_argument("--bundle", required=True, help="embedding bundle (.npz)")
     add_split_arguments(ev)
-    ev.add_argument("--lam", type=number_list, default=[0.5], help="lambda value(s), comma-separated (default 0.5)")
-    ev.add_argument("--topk", type=whole_list, default=[10], help="K value(s), comma-separated (default 10)")
+    ev.add_argument("--lam", type=number_list, default=[DEFAULT_LAMBDA],
+                    help=f"lambda value(s), comma-separated (default {DEFAULT_LAMBDA:g})")
+    ev.add_argument("--topk", type=whole_list, default=[DEFAULT_TOPK], help=f"K value(s), comma-separated (default {DEFAULT_TOPK})")
     ev.add_argument("--method", choices=["bliss", "maxsim", "knn", "mcm"], default="bliss")
     ev.add_argument("--knn-k", type=whole, default=5, help="neighbours for --method knn (default 5)")
     ev.add_argument("--exclude-normal-names", action="store_true",

@@ -39,6 +39,9 @@ __all__ = [
 ]
 
 EPS = 1e-8
+#: The published script's defaults; the CLI and the app start from them.
+DEFAULT_LAMBDA = 0.5
+DEFAULT_TOPK = 10
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
@@ -278,7 +281,7 @@ class BlissScorer(BaseScorer):
 
     name = "bliss"
 
-    def __init__(self, lam: float = 0.5, topk: int = 10, eps: float = EPS, backend: Any = "numpy"):
+    def __init__(self, lam: float = DEFAULT_LAMBDA, topk: int = DEFAULT_TOPK, eps: float = EPS, backend: Any = "numpy"):
         self.lam = lam
         self.topk = topk
         self.eps = eps
