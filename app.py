@@ -1,8 +1,8 @@
 """bliss-lab: see, measure and correct the text clustering effect of CLIP-like models.
 
 Run with ``streamlit run app.py``. This file is the frame of every page (page config, session
-defaults, navigation) and holds the home/setup page. It never imports torch; the model code is
-imported only when the user chooses a real or untrained model.
+defaults, navigation, the sidebar) and holds the home/setup page. It never imports torch; the
+model code is imported only when the user chooses a model.
 """
 
 from __future__ import annotations
@@ -12,18 +12,21 @@ import os
 
 import streamlit as st
 
-from bliss_core.app import frame, sources, state
-from bliss_core.app.frame import md_escape, normal_label, show_clustering_stats, source_banner
+from bliss_core.app import frame, presenter, sources, state
+from bliss_core.app.frame import md_escape, show_clustering_stats, source_banner, text_line
+from bliss_core.app.share import share_panel
+from bliss_core.app.tour import start as start_tour
 from bliss_core.app.uploads import check_uploads, upload_limit_mb
 from bliss_core.core.diagnostics import bundle_clustering_stats
+from bliss_core.core.findings import clustering_finding
 from bliss_core.core.text import DEFAULT_PROMPT, clean_labels
 
 frame.configure_logging()
-
 st.set_page_config(page_title="bliss-lab", page_icon=":material/insights:", layout="wide",
                    initial_sidebar_state="expanded")
-state.init_session(sources.env_source())
-
+state.init_session(sources.env_source(), sources.env_bundles())
+frame.freeze_heap_once()
+presenter.apply()
 
 SOURCE_LABELS = {
     "simulation": ":material/science: Simulation (teaching mode, always works offline)",
@@ -41,11 +44,13 @@ def _simulation_controls() -> None:
     st.markdown("**Simulation knobs** — the planted effect shows immediately with the defaults.")
     c1, c2 = st.columns(2)
     c1.slider("Text bias (strength of the text clustering effect)", 0.0, 3.0, step=0.1, key="sim_text_bias",
-              help="How much the images' 'text-likeness' varies. 0 removes the bias BLISS corrects.")
+              help="How much the images' 'text-likeness' varies. 0 removes the bias BLISS corrects: then BLISS "
+                   "has nothing to do.")
     c2.slider("Modality gap", 0.0, 4.0, step=0.1, key="sim_modality_gap",
-              help="How far the tight text cluster sits from the images.")
+              help="How far the text cluster sits from the images. 2 is calibrated to CLIP ViT-B/32 (a gap of "
+                   "0.82); 0 puts the texts among the images.")
     c1.slider("Class signal", 0.1, 2.0, step=0.1, key="sim_class_signal",
-              help="How strongly images and labels carry their class.")
+              help="How strongly images carry their class.")
     c2.slider("Noise", 0.2, 3.0, step=0.1, key="sim_noise")
     c1.number_input("Test images per class", 20, 1000, step=20, key="sim_test_per_class")
     c2.number_input("Random seed", 0, 10_000, step=1, key="sim_seed")
@@ -53,40 +58,42 @@ def _simulation_controls() -> None:
 
 
 def _bundle_controls() -> None:
+    ss = st.session_state
     files = sources.env_bundles()
-    env_path = files[0] if files else ""
-    options = []
-    if env_path:
-        options.append("env")
-    options.append("upload")
-    labels = {"env": f"File from BLISS_BUNDLE: {os.path.basename(env_path)}", "upload": "Upload a bundle (.npz)"}
-    default = "upload" if st.session_state["source"].get("kind") == "bundle_upload" or not env_path else "env"
+    options = [f"env:{i}" for i in range(len(files))] + ["upload"]
+    labels = {f"env:{i}": f"Server bundle {i + 1}: {md_escape(os.path.basename(p), 60)}" for i, p in enumerate(files)}
+    labels["upload"] = "Upload a bundle (.npz)"
+    current = ss["source"]
+    default = "upload"
+    if current.get("kind") == "bundle_file" and current.get("path") in files:
+        default = f"env:{files.index(current['path'])}"
+    elif current.get("kind") != "bundle_upload" and files:
+        default = "env:0"
     which = st.radio("Bundle", options, format_func=labels.get, index=options.index(default), horizontal=True,
-                     label_visibility="collapsed")
-    if which == "env":
-        st.session_state["source"] = {"kind": "bundle_file", "path": env_path}
+                     label_visibility="collapsed", key="bundle_choice")
+    if which.startswith("env:"):
+        ss["source"] = {"kind": "bundle_file", "path": files[int(which[4:])]}
         return
     st.caption(f"A bundle is written by `bliss embed` (any machine, any GPU). Limit {upload_limit_mb():g} MB.")
     up = st.file_uploader("Bundle file", type=["npz"], accept_multiple_files=False, key="bundle_upload")
     if up is not None:
         pairs, msgs = check_uploads([up])
         for m in msgs:
-            st.error(m)
+            st.error(md_escape(m, 300))
         if pairs:
             name, data = pairs[0]
             sha = sources.content_sha(data)
-            if st.session_state["source"].get("sha") != sha:
+            if ss["source"].get("sha") != sha:
                 try:
-                    st.session_state["uploaded_bundle"] = sources.load_bundle_upload(name, data)
-                    st.session_state["source"] = {"kind": "bundle_upload", "sha": sha, "name": name}
+                    ss["uploaded_bundle"] = sources.load_bundle_upload(name, data)
+                    ss["source"] = {"kind": "bundle_upload", "sha": sha, "name": name}
                 except frame.AppError as exc:
-                    st.error(str(exc))
-    elif st.session_state.get("uploaded_bundle") is not None:
-        st.session_state["source"] = {"kind": "bundle_upload", **{k: v for k, v in st.session_state["source"].items()
-                                                                   if k in ("sha", "name")}}
-    if st.session_state["source"].get("kind") != "bundle_upload" and st.session_state.get("uploaded_bundle") is None:
+                    st.error(md_escape(str(exc), 300))
+    elif ss.get("uploaded_bundle") is not None:
+        ss["source"] = {"kind": "bundle_upload", **{k: v for k, v in ss["source"].items() if k in ("sha", "name")}}
+    if ss["source"].get("kind") != "bundle_upload" and ss.get("uploaded_bundle") is None:
         st.info("Upload a bundle to use it; until then the pages show the simulation.")
-        st.session_state["source"] = {"kind": "simulation"}
+        ss["source"] = {"kind": "simulation"}
 
 
 def _typed_to_selection(class_names: tuple[str, ...]) -> None:
@@ -105,12 +112,6 @@ def _typed_to_selection(class_names: tuple[str, ...]) -> None:
     ss["normal_typed_msgs"] = msgs
 
 
-def _model_controls() -> None:
-    from bliss_core.app.model_form import model_controls
-
-    model_controls()
-
-
 def home() -> None:
     st.title("bliss-lab")
     st.caption(
@@ -120,7 +121,15 @@ def home() -> None:
         "K nearest dictionary words than normal images are) to the usual z-scored label similarity. "
         "Choose a data source and normal classes here, then explore the pages in the sidebar."
     )
+    ss = st.session_state
     try:
+        if ss.get("link_note"):
+            st.info(ss.pop("link_note"), icon=":material/link:")
+        c_tour, _ = st.columns([1, 3])
+        if c_tour.button("Start the guided tour", icon=":material/school:", type="primary", key="tour_start",
+                         help="The paper's three experiments in order: the joint projection, the similarity "
+                              "histograms, then the λ sweep and its mistakes. One click per step."):
+            start_tour()
         st.subheader("1 · Data source")
         choices = list(SOURCE_LABELS)
         choice = st.radio("Data source", choices, format_func=SOURCE_LABELS.get,
@@ -132,7 +141,9 @@ def home() -> None:
             elif choice == "bundle":
                 _bundle_controls()
             else:
-                _model_controls()
+                from bliss_core.app.model_form import model_controls
+
+                model_controls()
 
         cur = sources.current()
         source_banner(cur)
@@ -141,14 +152,14 @@ def home() -> None:
         st.subheader("2 · Normal classes")
         normal = state.normal_classes(cur.key, b.class_names)
         c1, c2 = st.columns([3, 2])
-        c2.text_input("…or type them", key="normal_typed", placeholder="e.g. " + ", ".join(b.class_names[:2]),
+        c2.text_input("…or type them", key="normal_typed", placeholder="e.g. " + ", ".join(b.class_names[:2])[:60],
                       on_change=_typed_to_selection, args=(tuple(b.class_names),),
                       help="Class names separated by commas; case does not matter.")
         sel = c1.multiselect(
             "Normal classes (everything else in the test set is an anomaly)", b.class_names, key="normal_sel",
             help="Pick from the dataset's classes, or type their names beside.")
-        for m in st.session_state.pop("normal_typed_msgs", []):
-            st.warning(md_escape(m))
+        for m in ss.pop("normal_typed_msgs", []):
+            st.warning(md_escape(m, 400))
         normal = state.set_normal(cur.key, b.class_names, sel)
         if not normal:
             st.warning("Choose at least one normal class.")
@@ -170,19 +181,19 @@ def home() -> None:
         c1.text_input("Prompt template", value=str(meta.get("prompt", DEFAULT_PROMPT)), disabled=True,
                       help="Fixed by the embeddings; with a real model set it before embedding, or try other "
                            "wordings on the Label what-if page.")
-        c2.text_input("Dictionary", value=f"{meta.get('dictionary', 'simulated concepts' if b.is_simulation else 'unknown')}"
-                      f" — {len(b.dict_names)} entries", disabled=True)
+        c2.text_input("Dictionary", value=f"{meta.get('dictionary', 'unknown')} — {len(b.dict_names)} entries",
+                      disabled=True)
 
         st.subheader("4 · What is loaded")
-        st.code(b.describe(), language=None)
+        text_line(b.describe())
         stats = bundle_clustering_stats(b)
         show_clustering_stats(stats, st.columns(4))
-        st.caption("Images are far less similar to any text than texts are to each other: the texts form their own "
-                   "cluster away from the images — the text clustering effect. Next: **Embedding space** to see it, **BLISS scoring** to correct it.")
+        st.caption(clustering_finding(stats, untrained=b.untrained, simulation=b.is_simulation)
+                   + " Next: **Embedding space** to see it, **BLISS scoring** to correct it.")
         state.sync_query_params()
     except frame.AppError as exc:
-        st.error(str(exc))
-    except Exception:
+        st.error(md_escape(str(exc), 400))
+    except Exception:  # noqa: BLE001 - the page never shows a traceback
         logging.getLogger("bliss.app").exception("home page failed")
         st.error("Something went wrong on this page. The details are in the server log; try other settings.")
 
@@ -195,20 +206,22 @@ PAGES = [
     st.Page("pages/4_Label_what_if.py", title="Label what-if", icon=":material/compare_arrows:"),
 ]
 
-
 with st.sidebar:
     st.image("assets/logo.svg", width=56)
     st.markdown("**bliss-lab** — bias-corrected language-image similarity")
     try:
         _cur = sources.current()
         _normal = state.normal_classes(_cur.key, _cur.bundle.class_names)
-        _tag = "SIMULATION" if _cur.bundle.is_simulation else ("UNTRAINED MODEL" if _cur.bundle.untrained else _cur.kind.replace("_", " "))
-        st.caption(f"{_tag} · {len(_cur.bundle.class_names)} classes · normal: "
-                   + ", ".join(normal_label(_cur.bundle, c) for c in _normal[:6])
-                   + (" …" if len(_normal) > 6 else ""))
-    except Exception as _exc:  # the page itself explains the problem
+        _tag = ("SIMULATION" if _cur.bundle.is_simulation else
+                "UNTRAINED MODEL" if _cur.bundle.untrained else _cur.kind.replace("_", " "))
+        text_line(f"{_tag} · {len(_cur.bundle.class_names)} classes · normal: "
+                  + ", ".join(_cur.bundle.class_names[c] for c in _normal[:6]) + (" …" if len(_normal) > 6 else ""),
+                  limit=120)
+    except Exception as _exc:  # noqa: BLE001 - the page itself explains the problem
         logging.getLogger("bliss.app").info("sidebar summary: %s", _exc)
-
+    presenter.toggle()
+    with st.expander("Share with the class", icon=":material/qr_code_2:"):
+        share_panel()
 
 nav = st.navigation(PAGES)
 nav.run()

@@ -1,4 +1,4 @@
-"""BLISS scoring: lambda and K sliders, metrics beside baselines, ROC, error galleries, heat map."""
+"""BLISS scoring: lambda and K sliders, metrics beside the baselines, ROC, scores, heat map, mistakes."""
 
 from __future__ import annotations
 
@@ -6,11 +6,14 @@ import pandas as pd
 import streamlit as st
 
 from bliss_core.app import cached, state
-from bliss_core.app.frame import download_figure, guarded, normal_label, page_setup, run_page
-from bliss_core.app.scoring_view import scoring_payload
-from bliss_core.app.tables import safe_csv
+from bliss_core.app.frame import guarded, normal_label, page_setup, run_page, text_line
+from bliss_core.app.live_panel import live_panel
+from bliss_core.app.scoring_view import live_panel_data, method_rows
 from bliss_core.app.sources import Current
-from bliss_core.app.thumbnails import thumb_for
+from bliss_core.app.tables import safe_csv
+from bliss_core.app.thumbnails import has_pictures, thumb_uri
+from bliss_core.app.tour import tour_banner
+from bliss_core.app.views import figure_downloads
 
 page_setup()
 
@@ -19,33 +22,26 @@ CAPTION = (
     "correction is added to the internal label score; K is how many of the image's nearest dictionary words it "
     "uses. λ = 0 is the uncorrected score. Move the sliders and watch AUROC, the ROC curve and the mistakes change."
 )
+SHOTS = [None, 1, 2, 5, 10, 20, 50, 100, 200]
+KNN_NOTE = (
+    "The image-only kNN baseline scores higher here. It compares each test image with the normal *reference "
+    "images* directly and never reads a label, so the text bias cannot touch it — but it needs reference images "
+    "of every normal class. BLISS and the internal score are label-based scores, and that is the comparison the "
+    "paper makes: BLISS corrects the label score's bias; it does not try to beat image-to-image matching."
+)
 
 
-def _gallery(title: str, items: list[dict], total: int, help_text: str) -> None:
-    st.markdown(f"##### {title} — {total:,} at this threshold")
-    st.caption(help_text)
-    if not items:
-        st.write("None.")
-        return
-    thumbs = [thumb_for(it["id"]) for it in items]
-    if any(t is not None for t in thumbs):
-        cols = st.columns(6)
-        for i, (it, t) in enumerate(zip(items, thumbs)):
-            with cols[i % 6]:
-                if t is not None:
-                    st.image(t, width=96)
-                st.caption(f"{it['class']} · score {it['score']:.2f}")
-    else:
-        df = pd.DataFrame(items).drop(columns=["global_id"])
-        st.dataframe(df, hide_index=True, height=min(460, 38 + 35 * len(df)),
-                     column_config={"score": st.column_config.NumberColumn(format="%.3f"),
-                                    "avg dict sim": st.column_config.NumberColumn(format="%.4f")})
+def _delta(value: float, digits: int, lower_is_better: bool = False) -> dict:
+    """st.metric delta arguments: no arrow and no colour when the change rounds to zero."""
+    if round(value, digits) == 0:
+        return {"delta": f"±{0:.{digits}f}", "delta_color": "off", "delta_arrow": "off"}
+    return {"delta": f"{value:+.{digits}f}", "delta_color": "inverse" if lower_is_better else "normal"}
 
 
 @st.fragment
 @guarded
-def slider_area(cur: Current, normal: list[int]) -> None:
-    live = cached.live_scoring(cur.key, tuple(normal), cur.bundle)
+def slider_area(cur: Current, normal: list[int], shots: int | None, exclude: bool) -> None:
+    live = cached.live_scoring(cur.key, tuple(normal), cur.bundle, shots, exclude)
     ss = st.session_state
     if ss.get("topk", 10) > live.max_topk:
         ss["topk"] = live.max_topk
@@ -54,68 +50,72 @@ def slider_area(cur: Current, normal: list[int]) -> None:
     c2.slider("K — nearest dictionary entries per image", 1, live.max_topk, step=1, key="topk")
     c3.select_slider("Operating point: TPR", [0.8, 0.85, 0.9, 0.95, 0.99], key="tpr")
     lam, topk, tpr = float(ss["lam"]), int(ss["topk"]), float(ss["tpr"])
-    if len(cur.bundle.dict_names) < state.MAX_TOPK:
-        st.caption(f"The dictionary has only {len(cur.bundle.dict_names)} entries, so K stops there.")
-    grid = cached.auroc_grid(cur.key, tuple(normal), live)
-    p = scoring_payload(live, lam, topk, tpr, grid=grid)
-    view = p["view"]
+    if len(cur.bundle.dict_names) - len(live.excluded) < state.MAX_TOPK:
+        st.caption(f"The dictionary has only {len(cur.bundle.dict_names) - len(live.excluded)} entries, so K stops there.")
+    view = live.view(lam, topk, tpr)
+    grid = cached.auroc_grid((cur.key, tuple(normal), shots, exclude), live)
+    sent = ss.setdefault("thumbs_sent", set())
+    data = live_panel_data(live, view, grid, thumb=thumb_uri if ss.get("_pictures") else None, sent=sent,
+                           presenter=bool(ss.get("presenter")))
     bliss, internal = view.metrics["bliss"], view.metrics["internal"]
-    m = st.columns(5)
-    m[0].metric("BLISS AUROC", f"{bliss['auroc']:.4f}", delta=f"{bliss['auroc'] - internal['auroc']:+.4f} vs λ=0")
+    row = st.container(horizontal=True, gap="medium")  # one block, not a column per metric
+    m = [row] * 5
+    m[0].metric("BLISS AUROC", f"{bliss['auroc']:.4f}", **_delta(bliss["auroc"] - internal["auroc"], 4),
+                help="Change against λ = 0 (the internal score alone).")
     m[1].metric("BLISS AUPR", f"{bliss['aupr']:.4f}")
-    m[2].metric("BLISS FPR@95%TPR", f"{bliss['fpr95']:.3f}", delta=f"{bliss['fpr95'] - internal['fpr95']:+.3f}",
-                delta_color="inverse")
-    m[3].metric("False positives", f"{p['n_fp']:,}")
-    m[4].metric("Missed anomalies", f"{p['n_fn']:,}")
-
-    left, right = st.columns([1, 1], gap="large")
-    with left:
-        st.dataframe(pd.DataFrame(p["rows"]), hide_index=True,
-                     column_config={k: st.column_config.NumberColumn(format="%.4f") for k in ("AUROC", "AUPR", "FPR@95%TPR")})
-        st.plotly_chart(p["hist_fig"], key="score_hist")
-    with right:
-        st.plotly_chart(p["roc_fig"], key="roc")
-
-    g1, g2 = st.columns(2, gap="large")
-    with g1:
-        _gallery("False positives", p["fp"], p["n_fp"],
-                 "Normal images flagged as anomalies, most confident first. Often far from all text (low avg dict sim).")
-    with g2:
-        _gallery("False negatives (missed anomalies)", p["fn"], p["n_fn"],
-                 "Anomalies that scored as normal, most confident first. Often text-like (high avg dict sim).")
-
-    heat = p["heat_fig"]
-    st.plotly_chart(heat, key="heat")
-    st.caption("AUROC for a grid of λ and K (white box: the sliders' nearest cell). Row λ = 0 is the uncorrected score.")
+    m[2].metric("FPR at 95% TPR", f"{bliss['fpr95']:.3f}", **_delta(bliss["fpr95"] - internal["fpr95"], 3, True),
+                help="BLISS's false-positive rate when 95% of anomalies are caught; change against λ = 0.")
+    m[3].metric("False positives", f"{data['n_fp']:,}")
+    m[4].metric("Missed anomalies", f"{data['n_fn']:,}")
+    knn = view.metrics.get("knn")
+    if knn is not None and knn["auroc"] > bliss["auroc"] + 0.005:
+        st.caption(KNN_NOTE)
+    live_panel(data)
 
     b = cur.bundle
-    d1, d2, d3 = st.columns(3)
 
     def scores_csv() -> str:
-        ids = b.image_names(live.test_idx)
-        df = pd.DataFrame({"id": ids, "class": [b.class_names[int(c)] for c in b.image_label[live.test_idx]],
-                           "anomaly": live.is_anomaly, "bliss": view.scores,
-                           **{k: v for k, v in live.baseline_scores.items()},
-                           "avg_dict_similarity": live.avg_dict_sim, "flagged": view.scores >= view.threshold})
+        parts = live.pre.components(lam, topk)
+        df = pd.DataFrame({
+            "id": b.image_names(live.test_idx), "class": [b.class_names[int(c)] for c in b.image_label[live.test_idx]],
+            "anomaly": live.is_anomaly, "bliss": view.scores, "internal": parts["internal"],
+            "external": parts["external"], "nearest_normal_class": [b.class_names[int(c)] for c in parts["nearest_class"]],
+            **{f"baseline_{k}": v for k, v in live.baseline_scores.items() if k != "internal"},
+            "avg_dict_similarity": live.avg_dict_sim, "flagged": view.scores >= view.threshold,
+        })
         return safe_csv(df)
 
-    with d1:
-        st.download_button("⬇ Scores (CSV)", scores_csv, file_name=f"bliss_scores_lam{lam:g}_K{topk}.csv",
-                           mime="text/csv", on_click="ignore", key="dl_scores")
-    with d2:
-        download_figure(p["roc_fig"], "roc_curves", key="dl_roc")
-    with d3:
-        download_figure(heat, "auroc_heatmap", key="dl_heat")
+    downloads = st.container(horizontal=True)
+    downloads.download_button("⬇ Scores (CSV)", scores_csv, file_name=f"bliss_scores_lam{lam:g}_K{topk}.csv",
+                              mime="text/csv", on_click="ignore", key="dl_scores", width="content")
+    figure_downloads(downloads, live, view, grid)
     state.sync_query_params()
 
 
 def body(cur: Current) -> None:
-    normal = state.normal_classes(cur.key, cur.bundle.class_names)
+    b = cur.bundle
+    normal = state.normal_classes(cur.key, b.class_names)
+    tour_banner("scoring", cur)
+    ss = st.session_state
+    ss["_pictures"] = has_pictures(b.image_id)
+    c1, c2 = st.columns([1, 2])
+    shots = c1.selectbox("Reference images per class", SHOTS, key="shots",
+                         format_func=lambda s: "all of them" if s is None else f"{s} per class (random draw)",
+                         help="Fit BLISS and the baselines on a few normal reference images per class, as the "
+                              "paper's few-shot experiment does (10 per class holds up).")
+    exclude = c2.toggle("Leave the normal classes' own names out of the dictionary", key="exclude_names",
+                        help="Dictionary entries equal to a normal class's name (ignoring case) are left out of "
+                             "the external score, the line the official code has commented out.")
     with st.spinner("Fitting class statistics and the baselines (once per choice of normal classes)…"):
-        cached.live_scoring(cur.key, tuple(normal), cur.bundle)
-    st.markdown(f"**Normal:** {', '.join(normal_label(cur.bundle, c) for c in normal)} · "
-                f"**anomalies:** every other class in the test set")
-    slider_area(cur, normal)
+        live = cached.live_scoring(cur.key, tuple(normal), b, shots, exclude)
+    st.markdown("**Normal:** " + ", ".join(normal_label(b, c) for c in normal)
+                + " · **anomalies:** every other class in the test set")
+    if live.excluded:
+        text_line(f"Left out of the dictionary: {', '.join(sorted(b.dict_names[j] for j in live.excluded))}")
+    slider_area(cur, normal, shots, exclude)
+    with st.expander("Baselines (they do not depend on λ and K)"):
+        st.dataframe(pd.DataFrame(method_rows(live.baseline_metrics, ("internal", "maxsim", "knn"))), hide_index=True,
+                     column_config={k: st.column_config.NumberColumn(format="%.4f") for k in ("AUROC", "AUPR", "FPR@95%TPR")})
 
 
 run_page("BLISS scoring", CAPTION, body)

@@ -23,6 +23,7 @@ class JointPoints:
     modality: np.ndarray  # [P] image | label | class_text | dict
     text: list[str]  # hover text
     class_name: list[str]  # class of images; "normal label"/"class name"/"dictionary" for texts
+    detail: list[str]  # the hover's second line: "cat · reference image", "normal label", ...
 
 
 def joint_points(
@@ -51,14 +52,15 @@ def joint_points(
     text = (ids_img
             + [f'"{label_text(bundle, k)}"' for k in cls_idx]
             + [f'"{bundle.dict_names[j]}"' for j in dict_idx])
-    cls = ([bundle.class_names[bundle.image_label[i]] + (" (reference)" if bundle.image_is_train[i] else " (test)")
-            for i in img_idx]
+    cls = ([bundle.class_names[bundle.image_label[i]] for i in img_idx]
            + ["normal label" if k in normal else "class name" for k in cls_idx]
            + ["dictionary entry"] * len(dict_idx))
+    detail = ([f"{bundle.class_names[bundle.image_label[i]]} · {'reference' if bundle.image_is_train[i] else 'test'} image"
+               for i in img_idx] + cls[len(img_idx):])
     points = np.vstack([bundle.image_emb[img_idx], bundle.class_text_emb[cls_idx], bundle.dict_text_emb[dict_idx]])
     ids = np.concatenate([img_idx, n + cls_idx, n + c + dict_idx]).astype(np.int64)
     return JointPoints(points=points.astype(np.float32), ids=ids, modality=np.asarray(modality),
-                       text=text, class_name=cls)
+                       text=text, class_name=cls, detail=detail)
 
 
 def describe_ids(bundle, ids: Sequence[int]) -> list[dict]:

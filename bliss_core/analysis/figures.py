@@ -21,6 +21,8 @@ import numpy as np
 
 import plotly.graph_objects as go
 
+from ..core.text import shorten
+
 # -- palette ------------------------------------------------------------------------------
 IMAGE_COLOR = "#2563eb"  # images (blue)
 LABEL_COLOR = "#dc2626"  # normal-label text (red)
@@ -43,10 +45,12 @@ METHOD_NAMES = {
     "knn": "kNN (images only)",
     "mcm": "MCM",
 }
-# Qualitative palette for classes (images), avoiding the text reds/ambers.
+# Qualitative palette for classes (images): plotly's 24-colour Dark24, whose reds and
+# oranges are dropped because they are the texts' colours.
 CLASS_PALETTE = [
-    "#2563eb", "#0d9488", "#7c3aed", "#0891b2", "#16a34a", "#db2777", "#4f46e5",
-    "#65a30d", "#0284c7", "#9333ea", "#059669", "#be185d", "#1d4ed8", "#047857",
+    "#2E91E5", "#1CA71C", "#6C4516", "#0D2A63", "#AF0038", "#222A2A", "#B68100", "#750D86", "#EB663B",
+    "#511CFB", "#00A08B", "#FB00D1", "#FC0080", "#B2828D", "#6C7C32", "#778AAE", "#862A16", "#A777F1",
+    "#620042", "#1616A7", "#DA60CA", "#6C4516", "#0D2A63",
 ]
 TEMPLATE = "plotly_white"
 
@@ -98,6 +102,7 @@ def projection_scatter(
     title: str | None = None,
     height: int = 620,
     template: str | None = TEMPLATE,
+    detail: Sequence[str] | None = None,
 ) -> go.Figure:
     """Joint 2-D scatter of images and texts.
 
@@ -105,25 +110,27 @@ def projection_scatter(
     (other class names) or ``dict`` (dictionary text). ``text`` is the hover text (an id for
     images, the words for texts); ``ids`` is a global integer id carried in ``customdata``
     so a box/lasso selection can be mapped back to items. ``color_by`` is ``modality`` or
-    ``class`` (images coloured by ``class_name``; texts keep their modality style).
+    ``class`` (images coloured by ``class_name``, one legend entry per class; texts keep their
+    modality style). ``detail`` is the hover's second line (``class_name`` when not given).
     """
     coords = np.asarray(coords, dtype=float)
     modality = np.asarray(modality)
     ids = np.asarray(ids)
     text = np.asarray([esc(t) for t in text], dtype=object)
-    cls = np.asarray([esc(c) for c in class_name], dtype=object) if class_name is not None else np.full(len(ids), "", object)
+    cls = np.asarray(list(class_name), dtype=object) if class_name is not None else np.full(len(ids), "", object)
+    second = np.asarray([esc(d) for d in (detail if detail is not None else cls)], dtype=object)
     fig = go.Figure()
 
     def add(mask, name, color, symbol, size, opacity=0.8, line=None):
         if not mask.any():
             return
-        custom = np.stack([ids[mask].astype(object), text[mask], cls[mask]], axis=1)
+        custom = np.stack([ids[mask].astype(object), text[mask], second[mask]], axis=1)
         fig.add_trace(
             go.Scattergl(
                 x=coords[mask, 0],
                 y=coords[mask, 1],
                 mode="markers",
-                name=name,
+                name=esc(name),
                 marker=dict(color=color, symbol=symbol, size=size, opacity=opacity,
                             line=line or dict(width=0)),
                 customdata=custom,
@@ -134,8 +141,8 @@ def projection_scatter(
     if color_by == "class" and class_name is not None:
         img = modality == "image"
         names = list(dict.fromkeys(cls[img].tolist()))
-        for i, c in enumerate(names):
-            add(img & (cls == c), f"images: {c}", CLASS_PALETTE[i % len(CLASS_PALETTE)], "circle", 5, 0.7)
+        for i, c in enumerate(names):  # one entry per class, reference and test images alike
+            add(img & (cls == c), f"images: {shorten(c, 40)}", CLASS_PALETTE[i % len(CLASS_PALETTE)], "circle", 5, 0.7)
     else:
         add(modality == "image", "images", IMAGE_COLOR, "circle", 5, 0.55)
     add(modality == "dict", "dictionary text", DICT_COLOR, "diamond", 6, 0.8)

@@ -1,8 +1,9 @@
 """Computations shared by every session of the server process, keyed by bundle content.
 
 Streamlit's resource cache holds one :class:`~bliss_core.core.live.LiveScoring` per (bundle,
-normal classes): thirty students on the same bundle and classes share one precomputation, so
-memory grows with distinct bundles, not with sessions.
+normal classes, reference-image sample, dictionary exclusion): thirty students on the same
+bundle and classes share one precomputation (and its remembered slider views), so memory grows
+with distinct bundles and choices, not with sessions.
 """
 
 from __future__ import annotations
@@ -23,16 +24,28 @@ HEATMAP_TOPKS = (1, 2, 5, 10, 20, 30, 50)
 
 
 @st.cache_resource(max_entries=8, ttl=CACHE_TTL, show_spinner=False)
-def live_scoring(key: str, normal: tuple[int, ...], _bundle: Bundle, max_topk: int = MAX_TOPK) -> LiveScoring:
-    return LiveScoring(_bundle, list(normal), max_topk=max_topk)
+def live_scoring(key: str, normal: tuple[int, ...], _bundle: Bundle, shots: int | None = None,
+                 exclude_normal_names: bool = False, max_topk: int = MAX_TOPK) -> LiveScoring:
+    return LiveScoring(_bundle, list(normal), max_topk=max_topk, shots=shots, seed=0,
+                       exclude_normal_names=exclude_normal_names, backend=scoring_backend())
+
+
+@st.cache_resource(show_spinner=False)
+def scoring_backend():
+    """The scoring backend for the app: the torch one on a GPU when there is one, else numpy."""
+    try:
+        from ..scale.torch_backend import auto_backend
+    except ImportError:
+        return "numpy"
+    return auto_backend(settings.get("BLISS_DEVICE"))
 
 
 def heatmap_axes(max_topk: int) -> tuple[list[float], list[int]]:
     return list(HEATMAP_LAMBDAS), [k for k in HEATMAP_TOPKS if k <= max_topk]
 
 
-@st.cache_data(max_entries=16, ttl=CACHE_TTL, show_spinner=False)
-def auroc_grid(key: str, normal: tuple[int, ...], _live: LiveScoring) -> tuple[list[float], list[int], np.ndarray]:
+@st.cache_resource(max_entries=16, ttl=CACHE_TTL, show_spinner=False)
+def auroc_grid(live_key: tuple, _live: LiveScoring) -> tuple[list[float], list[int], np.ndarray]:
     lams, topks = heatmap_axes(_live.max_topk)
     return lams, topks, _live.auroc_grid(lams, topks)
 

@@ -14,8 +14,9 @@ from typing import Any, Callable, Sequence
 
 import streamlit as st
 
+from ..core.text import shorten, strip_control
 from ..errors import AppError, BlissError, MetricError, ScoringError, SplitError
-from .sources import Current, current, env_source
+from .sources import Current, current, env_bundles, env_source
 from .state import init_session
 
 log = logging.getLogger("bliss.app")
@@ -33,9 +34,12 @@ def page_setup() -> None:
     if PagesManager is not None and PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
         st.rerun()
-    if not st.session_state.get("_bliss_init"):
+    if not st.session_state.get("_bliss_init"):  # run on its own (tests): app.py did none of this
+        from . import presenter
+
         st.set_page_config(page_title="bliss-lab", layout="wide")
-        init_session(env_source())
+        init_session(env_source(), env_bundles())
+        presenter.apply()
 
 
 def source_banner(cur: Current | None) -> None:
@@ -53,13 +57,14 @@ def source_banner(cur: Current | None) -> None:
 def show_error(exc: BaseException, where: str) -> None:
     """Log ``exc`` server-side and show a friendly message (never a traceback)."""
     if isinstance(exc, AppError):
-        st.error(str(exc))
+        st.error(md_escape(str(exc), 400))
     elif isinstance(exc, (ScoringError, MetricError, SplitError)):
         log.info("%s: %s", where, exc)
-        st.warning(f"This cannot be computed with the current choices: {exc} Change the normal classes on the home page.")
+        st.warning(f"This cannot be computed with the current choices: {md_escape(str(exc), 400)} "
+                   "Change the normal classes on the home page.")
     elif isinstance(exc, BlissError):
         log.warning("%s: %s", where, exc)
-        st.error(f"This cannot be shown with the current choices: {exc}")
+        st.error(f"This cannot be shown with the current choices: {md_escape(str(exc), 400)}")
     else:
         log.error("%s failed", where, exc_info=exc)
         st.error("Something went wrong here. The details are in the server log; try other settings or reload the page.")
@@ -88,6 +93,7 @@ def run_page(title: str, caption: str, body: Callable[[Current], None], needs_bu
         body(cur)
     except Exception as exc:  # noqa: BLE001
         show_error(exc, f"page {title}")
+    freeze_heap_once(title)
 
 
 def download_figure(fig: Any, name: str, key: str) -> None:
@@ -98,18 +104,33 @@ def download_figure(fig: Any, name: str, key: str) -> None:
                        key=key, on_click="ignore")
 
 
-def md_escape(text: str) -> str:
-    """Escape a user string for st.markdown (no links, images, emphasis or HTML from data)."""
-    text = str(text).replace("<", "&lt;").replace(">", "&gt;")
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|~$])", r"\\\1", text)
+def display(text: Any, limit: int = 120) -> str:
+    """A data string ready to show: control and bidi-override characters removed (they could
+    reverse the app's own text around it), cut to ``limit`` characters with an ellipsis."""
+    return shorten(strip_control(text), limit)
 
 
-def normal_label(bundle: Any, c: int) -> str:
-    """A class name for markdown, with the words its label embedding encodes when reworded."""
+def md_escape(text: Any, limit: int = 120) -> str:
+    """A data string for a Markdown context (alerts, widget labels) that renders as plain text:
+    no links, images, emphasis, icons, colours, maths or HTML from data; see :func:`display`."""
+    text = display(text, limit).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|~$:@=])", r"\\\1", text)
+
+
+def text_line(text: Any, limit: int = 200) -> None:
+    """One line of data shown as plain text (never Markdown); the full text on hover when cut."""
+    full = strip_control(text)
+    st.text(shorten(full, limit), help=full if len(full) > limit else None)
+
+
+def normal_label(bundle: Any, c: int, markdown: bool = True) -> str:
+    """A class name, with the words its label embedding encodes when reworded; escaped for a
+    Markdown context unless ``markdown=False`` (then for plain text, see :func:`display`)."""
     from ..core.whatif import label_text
 
     name, words = bundle.class_names[int(c)], label_text(bundle, c)
-    return md_escape(name) if words == name else f"{md_escape(name)} (as “{md_escape(words)}”)"
+    out = md_escape if markdown else display
+    return out(name, 60) if words == name else f"{out(name, 60)} (as “{out(words, 80)}”)"
 
 
 CLUSTERING_METRICS = (
@@ -131,3 +152,20 @@ def configure_logging() -> None:
     from .. import settings
 
     logging.basicConfig(level=settings.get("BLISS_LOG_LEVEL"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+_FROZEN: set[str] = set()
+
+
+def freeze_heap_once(tag: str = "start") -> None:
+    """Move everything loaded so far (the modules of torch, pandas, plotly, scikit-learn, the
+    shared caches) into Python's permanent generation, once per ``tag`` and server process, so
+    that the collector's full passes skip it. Streamlit's own full collection after every rerun
+    is off (``runner.postScriptGC``). Pages call it after their first run, when their imports
+    have happened."""
+    if tag not in _FROZEN:
+        import gc
+
+        _FROZEN.add(tag)
+        gc.collect()
+        gc.freeze()

@@ -8,6 +8,7 @@ never reach a server path or an out-of-range value).
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any, Sequence
 
 import numpy as np
@@ -29,7 +30,8 @@ SIM_LIMITS = {"text_bias": (0.0, 3.0), "modality_gap": (0.0, 4.0), "class_signal
 SIM_INTS = ("seed", "test_per_class")
 PERSIST_KEYS = ("lam", "topk", "proj_method", "color_by", "sample_size", "perplexity", "n_neighbors",
                 "min_dist", "tpr", "normal_sel", "prompt", "sim_text_bias", "sim_modality_gap",
-                "sim_class_signal", "sim_noise", "sim_seed", "sim_test_per_class")
+                "sim_class_signal", "sim_noise", "sim_seed", "sim_test_per_class", "presenter", "shots",
+                "exclude_names")
 
 
 def _qp_float(qp: Any, key: str, default: float, lo: float, hi: float) -> float:
@@ -40,11 +42,41 @@ def _qp_float(qp: Any, key: str, default: float, lo: float, hi: float) -> float:
         return default
 
 
-def init_session(env_source: dict[str, Any]) -> None:
+def source_params(source: dict[str, Any]) -> dict[str, str]:
+    """The URL parameters that name ``source``: the simulation, or a BLISS_BUNDLE file by its
+    name (never a path); uploads and model runs are named only as such (they cannot be shared)."""
+    kind = source.get("kind")
+    if kind == "simulation":
+        return {"src": "sim"}
+    if kind == "bundle_file":
+        return {"src": "bundle", "bundle": os.path.basename(str(source.get("path", "")))}
+    return {"src": "upload" if kind == "bundle_upload" else "model"}
+
+
+def _source_from_link(qp: Any, env_source: dict[str, Any], env_files: Sequence[str]) -> dict[str, Any]:
+    """The source a link names, among what the server offers; a note when it cannot be had."""
+    src = qp.get("src")
+    if src == "sim":
+        return {"kind": "simulation"}
+    if src == "bundle":
+        name = qp.get("bundle", "")
+        for path in env_files:
+            if os.path.basename(path) == name:
+                return {"kind": "bundle_file", "path": path}
+        st.session_state["link_note"] = ("This link names a bundle file this server does not offer (any more); "
+                                         "showing the server's default instead.")
+    elif src in ("upload", "model"):
+        st.session_state["link_note"] = ("This link was made from an upload or a model run that only its author's "
+                                         "session had, so it cannot be opened here; showing the server's default "
+                                         "instead.")
+    return dict(env_source)
+
+
+def init_session(env_source: dict[str, Any], env_files: Sequence[str] = ()) -> None:
     """Set defaults once per session, from the URL query params where given (validated).
 
     ``env_source`` is the source the operator configured (a BLISS_BUNDLE file, else the
-    simulation); a link's ``src`` parameter may choose the simulation instead.
+    simulation); a link may name the simulation or another of the ``env_files`` by name.
     """
     ss = st.session_state
     if ss.get("_bliss_init"):
@@ -53,9 +85,8 @@ def init_session(env_source: dict[str, Any]) -> None:
                 ss[k] = ss[k]
         return
     qp = st.query_params
-    ss["source"] = dict(env_source)
-    if qp.get("src") == "sim":
-        ss["source"] = {"kind": "simulation"}
+    ss["source"] = _source_from_link(qp, env_source, env_files)
+    ss["presenter"] = qp.get("present") == "1"
     for k, (lo, hi) in SIM_LIMITS.items():
         v = _qp_float(qp, "sim_" + k, DEFAULT_SIM[k], lo, hi)
         ss["sim_" + k] = int(v) if k in SIM_INTS else v
@@ -86,9 +117,9 @@ def sim_params() -> dict[str, Any]:
 def sync_query_params(**extra: Any) -> None:
     """Write the current settings to the URL so the view can be shared."""
     ss = st.session_state
-    params: dict[str, str] = {}
-    if ss.get("source", {}).get("kind") == "simulation":
-        params["src"] = "sim"
+    source = ss.get("source") or {"kind": "simulation"}
+    params: dict[str, str] = source_params(source)
+    if source.get("kind") == "simulation":
         for k in SIM_LIMITS:
             v = ss.get("sim_" + k, DEFAULT_SIM[k])
             if v != DEFAULT_SIM[k]:
@@ -97,12 +128,14 @@ def sync_query_params(**extra: Any) -> None:
         params["normal"] = ",".join(str(c) for c in ss["normal"])
     params["lam"] = f"{ss.get('lam', DEFAULT_LAMBDA):g}"
     params["k"] = str(int(ss.get("topk", DEFAULT_TOPK)))
+    if ss.get("presenter"):
+        params["present"] = "1"
     for k, v in extra.items():
         params[k] = str(v)
     try:
-        current = {k: st.query_params.get(k) for k in params}
-        if current != params:
-            st.query_params.update(params)
+        current = st.query_params.to_dict()
+        if current != params:  # replace, so that stale keys (another source's) do not linger
+            st.query_params.from_dict(params)
     except Exception:  # noqa: BLE001 - query params are a convenience; never fail a page over them
         log.debug("could not update query params", exc_info=True)
 

@@ -214,6 +214,8 @@ def use_reader(reader: Callable[[str], bytes | None] | None) -> None:
     if ss.get("thumb_reader") is not reader:
         ss["thumb_reader"] = reader
         ss["thumbs"] = {}
+        ss["thumb_uris"] = {}
+        ss["thumbs_sent"] = set()
 
 
 def register(images: dict[str, bytes]) -> None:
@@ -239,3 +241,19 @@ def thumb_for(image_id: str) -> bytes | None:
     if data is not None:
         register({image_id: data})
     return data
+
+
+def thumb_uri(image_id: str) -> str | None:
+    """A small JPEG data URI of the image's picture for this session, or None (kept per session)."""
+    store = st.session_state.setdefault("thumb_uris", {})
+    if image_id not in store:
+        data = thumb_for(image_id)
+        store[image_id] = jpeg_data_uri(data) if data is not None else None
+        while len(store) > MAX_SESSION_THUMBS:
+            store.pop(next(iter(store)))
+    return store[image_id]
+
+
+def has_pictures(image_ids: Sequence[str] | None) -> bool:
+    """Whether this session has pictures for the bundle's images (one look-up tells)."""
+    return bool(image_ids) and thumb_for(image_ids[0]) is not None

@@ -49,3 +49,24 @@ def whatif_figure(n_images: int, internal: np.ndarray, external: np.ndarray, sco
     return F.whatif_bars([f"#{i + 1}" for i in range(n_images)],
                          {"internal": internal, "external": external, "BLISS": score},
                          threshold=threshold, title=title, template=None)
+
+
+def figure_downloads(where: Any, live: LiveScoring, view: Any, grid: tuple) -> None:
+    """Download buttons (in the container ``where``) for the ROC curves and the heat map as
+    self-contained HTML; the figures are built only when a button is pressed."""
+    from ..analysis.figures import figure_html
+    from .scoring_view import heat_cell
+
+    def roc_html() -> str:
+        aurocs = {k: v["auroc"] for k, v in view.metrics.items()}
+        return figure_html(F.roc_figure(view.roc, aurocs, template=None))
+
+    def heat_html() -> str:
+        lams, topks, z = grid
+        li, ki = heat_cell(lams, topks, view.lam, view.topk)
+        return figure_html(F.auroc_heatmap(lams, topks, z, current=(lams[li], topks[ki]), template=None))
+
+    where.download_button("⬇ ROC curves (HTML)", roc_html, file_name="roc_curves.html", mime="text/html",
+                          on_click="ignore", key="dl_roc", width="content")
+    where.download_button("⬇ λ×K heat map (HTML)", heat_html, file_name="auroc_heatmap.html", mime="text/html",
+                          on_click="ignore", key="dl_heat", width="content")

@@ -8,7 +8,9 @@ is done in the constructor, so a view costs one min over classes, one ROC curve 
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -40,6 +42,14 @@ class LiveView:
     seconds: float = 0.0
 
 
+def _thin(x: np.ndarray, y: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """A monotone curve with at most ``n`` of its points, both ends kept."""
+    if x.size <= n:
+        return x, y
+    idx = np.unique(np.linspace(0, x.size - 1, n).round().astype(int))
+    return x[idx], y[idx]
+
+
 class PreparedNormalSet:
     """BLISS fitted for one choice of normal classes of a bundle, its test set precomputed.
 
@@ -68,6 +78,11 @@ class PreparedNormalSet:
 class LiveScoring(PreparedNormalSet):
     """Precomputed BLISS and baselines for one bundle and one set of normal classes."""
 
+    #: Memory for remembered views; each holds the test set's scores and a thinned ROC curve.
+    views_bytes = 64 * 1024**2
+    #: ROC curves are kept with at most this many points (both ends kept).
+    roc_points = 1000
+
     def __init__(self, bundle: Bundle, normal: Sequence[int], max_topk: int = 50, knn_k: int = 5,
                  baselines: Sequence[str] = ("internal", "maxsim", "knn"), *, shots: int | None = None,
                  seed: int = 0, exclude_normal_names: bool = False, backend: Any = "numpy"):
@@ -93,13 +108,35 @@ class LiveScoring(PreparedNormalSet):
         for name, values in self.baseline_scores.items():
             metrics, (fpr, tpr, _) = detection_metrics_and_roc(self.is_anomaly, values)
             self.baseline_metrics[name] = metrics
-            self.baseline_roc[name] = (fpr, tpr)
+            self.baseline_roc[name] = _thin(fpr, tpr, self.roc_points)
+        self._views: OrderedDict[tuple, LiveView] = OrderedDict()
+        self._views_lock = threading.Lock()
 
     def view(self, lam: float, topk: int, tpr: float = 0.95) -> LiveView:
-        """Scores, metrics, ROC and error lists for one (lambda, K) at the threshold catching ``tpr``."""
+        """Scores, metrics, ROC and error lists for one (lambda, K) at the threshold catching ``tpr``.
+
+        Views are remembered (bounded, least recently used first): sessions on the same bundle
+        and normal classes share this object, and a class moving sliders in step asks for the
+        same (lambda, K) again and again. Treat the returned arrays as read-only.
+        """
+        key = (round(float(lam), 6), int(topk), round(float(tpr), 6))
+        with self._views_lock:
+            hit = self._views.get(key)
+            if hit is not None:
+                self._views.move_to_end(key)
+                return hit
+        view = self._compute_view(lam, topk, tpr)
+        with self._views_lock:
+            self._views[key] = view
+            while len(self._views) > max(16, self.views_bytes // (8 * len(self.test_idx) + 16 * self.roc_points)):
+                self._views.popitem(last=False)
+        return view
+
+    def _compute_view(self, lam: float, topk: int, tpr: float) -> LiveView:
         start = time.perf_counter()
         scores = self.pre.scores(lam, topk)
         bliss, (fpr, tpr_curve, _) = detection_metrics_and_roc(self.is_anomaly, scores)
+        fpr, tpr_curve = _thin(fpr, tpr_curve, self.roc_points)
         metrics = {"bliss": bliss, **self.baseline_metrics}
         threshold = threshold_at_tpr(self.is_anomaly, scores, tpr)
         errors = confusion_at(self.is_anomaly, scores, threshold)
