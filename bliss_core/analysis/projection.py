@@ -195,7 +195,9 @@ def _compute(points: np.ndarray, method: str, seed: int, params: dict[str, Any])
             max_iter=max(250, int(params.get("max_iter", 500))),
         ).fit_transform(z)
     if method == "umap":
-        import umap
+        with warnings.catch_warnings():  # its import notes that TensorFlow (ParametricUMAP) is absent
+            warnings.filterwarnings("ignore", category=ImportWarning, module=r"umap(\.|$)")
+            import umap
 
         n_neighbors = int(min(params.get("n_neighbors", 15), max(2, x.shape[0] - 1)))
         init = str(params.get("init", "pca"))
