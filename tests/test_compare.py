@@ -256,3 +256,15 @@ def test_umap_warnings_stay_inside_the_projection(monkeypatch):
     assert not leaked, leaked
     assert any("still heard" in str(w.message) for w in caught)
     assert os.environ.get("BLISS_PROJECTION_CACHE") == "off"
+
+
+def test_compare_does_not_import_torch(two):
+    """Like evaluate, compare reads bundles only: no torch (seconds of start-up, and not installed everywhere)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, json; from bliss_core.cli import main; "
+            f"rc = main(['compare', {str(two[0])!r}, {str(two[1])!r}, '--setup', '1', '--json']); "
+            "print('torch' in sys.modules); sys.exit(rc)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "False"
