@@ -379,6 +379,30 @@ def whatif_bars(
     return fig
 
 
+def grouped_bars(
+    categories: Sequence[str],
+    series: Mapping[str, Sequence[float]],
+    title: str | None = None,
+    yaxis: str | None = None,
+    colors: Mapping[str, str] | None = None,
+    height: int = 360,
+    template: str | None = TEMPLATE,
+) -> go.Figure:
+    """Grouped bars: one group per category, one bar per series (e.g. a statistic per bundle, or
+    each method's AUROC per bundle). Names are data, so they are escaped; values show on hover
+    with 4 decimals."""
+    x = [esc(c) for c in categories]
+    data = []
+    for i, (name, values) in enumerate(series.items()):
+        color = (colors or {}).get(name) or CLASS_PALETTE[i % len(CLASS_PALETTE)]
+        data.append(dict(type="bar", x=x, y=[float(v) for v in values], name=esc(name), marker=dict(color=color),
+                         hovertemplate="%{x}<br>%{y:.4f}<extra>" + esc(name) + "</extra>"))
+    layout = _layout_dict(title, height, barmode="group",
+                          legend=dict(orientation="h", x=0, xanchor="left", y=-0.15, yanchor="top"),
+                          xaxis=dict(type="category"), yaxis=dict(title=dict(text=esc(yaxis or ""))))
+    return _fast_figure(data, layout, template)
+
+
 def figure_html(fig: go.Figure, template: str | None = TEMPLATE) -> str:
     """A self-contained HTML file of ``fig`` (plotly.js inlined, so it works offline)."""
     if template:

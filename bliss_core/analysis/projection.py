@@ -26,6 +26,7 @@ import hashlib
 import json
 import os
 import threading
+import warnings
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
@@ -194,7 +195,9 @@ def _compute(points: np.ndarray, method: str, seed: int, params: dict[str, Any])
             max_iter=max(250, int(params.get("max_iter", 500))),
         ).fit_transform(z)
     if method == "umap":
-        import umap
+        with warnings.catch_warnings():  # its import notes that TensorFlow (ParametricUMAP) is absent
+            warnings.filterwarnings("ignore", category=ImportWarning, module=r"umap(\.|$)")
+            import umap
 
         n_neighbors = int(min(params.get("n_neighbors", 15), max(2, x.shape[0] - 1)))
         init = str(params.get("init", "pca"))
@@ -205,16 +208,22 @@ def _compute(points: np.ndarray, method: str, seed: int, params: dict[str, Any])
             # Exact cosine neighbours from scikit-learn: they spare pynndescent's approximate
             # search and its numba compilation.
             kwargs["precomputed_knn"] = (*_cosine_knn(x, n_neighbors), None)
-        return umap.UMAP(
-            n_components=2,
-            n_neighbors=n_neighbors,
-            min_dist=float(params.get("min_dist", 0.1)),
-            metric="cosine",
-            init=init,
-            n_epochs=int(params.get("n_epochs", 200)),
-            random_state=seed,
-            **kwargs,
-        ).fit_transform(x)
+        # UMAP warns that a seed means one thread (n_jobs=1 says so up front) and that exact
+        # neighbours leave it without a search index for transform() (never called here). Its
+        # UserWarnings are silenced for this call only, not for the process.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=UserWarning, module=r"umap(\.|$)")
+            return umap.UMAP(
+                n_components=2,
+                n_neighbors=n_neighbors,
+                min_dist=float(params.get("min_dist", 0.1)),
+                metric="cosine",
+                init=init,
+                n_epochs=int(params.get("n_epochs", 200)),
+                random_state=seed,
+                n_jobs=1,
+                **kwargs,
+            ).fit_transform(x)
     raise ProjectionError(f"unknown projection method {method!r}; choose one of {', '.join(METHODS)}.")
 
 

@@ -1,4 +1,5 @@
-"""The ``bliss`` command: one module per sub-command (embed, evaluate, score, diagnose).
+"""The ``bliss`` command: one module per sub-command (embed, evaluate, score, diagnose, compare,
+dictionary).
 
 Every user error is a :class:`~bliss_core.errors.BlissError` and prints one line,
 ``bliss: error: ...``, on stderr with exit status 2; anything else is a bug and keeps its
@@ -14,10 +15,10 @@ from typing import Sequence
 
 from ..core.text import printable
 from ..errors import BlissError
-from . import diagnose, embed, evaluate, score
+from . import compare, diagnose, dictionary, embed, evaluate, score
 
 EXIT_USAGE = 2
-COMMANDS = (embed, evaluate, score, diagnose)
+COMMANDS = (embed, evaluate, score, diagnose, compare, dictionary)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -21,14 +21,18 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser("embed", help="embed a dataset into a bundle", description=DESCRIPTION)
     p.add_argument("--data", required=True, metavar="SOURCE",
                    help="cifar10, cifar100, tinyimagenet:PATH, folder:PATH or zip:PATH (class sub-folders, optional train/ and test/)")
-    p.add_argument("--model", default="ViT-B-32", metavar="NAME", help="open_clip model name (default ViT-B-32)")
+    p.add_argument("--model", default="ViT-B-32", metavar="NAME|hf:ID_OR_DIR",
+                   help="open_clip model name (default ViT-B-32), or hf: and a Hugging Face CLIP, SigLIP or BLIP "
+                        "retrieval model id or local folder (needs pip install bliss-lab[hf])")
     p.add_argument("--pretrained", default="openai", metavar="TAG|PATH|random",
                    help="open_clip weights tag, a local checkpoint file, or 'random' (untrained; smoke tests only)")
     p.add_argument("--out", required=True, metavar="BUNDLE.npz", help="bundle file to write (its folder must exist)")
     p.add_argument("--dictionary", default="imagenet", metavar="imagenet|imagenet21k|FILE",
                    help="dictionary for the external score: imagenet (1,860 entries), imagenet21k, or a text file, "
                         "one entry a line")
-    p.add_argument("--prompt", default=DEFAULT_PROMPT, help="prompt template with {} for the name")
+    p.add_argument("--prompt", default=DEFAULT_PROMPT, metavar="TEMPLATE|openai-imagenet|simple-imagenet",
+                   help="prompt template with {} for the name, or an ensemble of open_clip's ImageNet templates "
+                        "(openai-imagenet: 80; a text's embedding is the normalised mean over them)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"], help="default: cuda, then mps, then cpu")
     p.add_argument("--precision", default="auto", choices=["auto", "fp32", "fp16", "bf16"],
                    help="auto: mixed precision on a GPU, fp32 on CPU; fp16/bf16: weights in that type (GPU only; "

@@ -1,4 +1,5 @@
-"""Vision-language model factory (open_clip) for ``bliss embed`` and the app.
+"""Vision-language model factory (open_clip; Hugging Face transformers via ``hf:``) for
+``bliss embed`` and the app.
 
 ``load_model(name, pretrained)`` accepts an open_clip pretrained tag (weights come from the
 open_clip / Hugging Face cache, downloaded with progress when online), a local checkpoint file
@@ -223,15 +224,21 @@ def load_model(
     ``preprocess="model"`` uses the model's own image preprocessing; ``"paper"`` keeps its
     resize/crop but normalises with CIFAR-10 statistics as the published script does.
     ``precision`` is one of :data:`PRECISIONS`; fp16 and bf16 weights need a GPU.
-    Raises :class:`ModelLoadError` with one sentence on any failure.
+    Raises :class:`ModelLoadError` with one sentence on any failure. ``hf:ID_OR_DIR`` loads a
+    Hugging Face transformers model instead (:mod:`bliss_core.embed.hf_models`).
     """
-    import torch
-    import open_clip
-
     if preprocess not in ("model", "paper"):
         raise ModelLoadError(f"unknown preprocessing '{preprocess}'; use model or paper.")
     if precision not in PRECISIONS:
         raise ModelLoadError(f"unknown precision '{precision}'; use {', '.join(PRECISIONS)}.")
+    if str(name).startswith("hf:"):
+        from .hf_models import load_hf_model
+
+        return load_hf_model(str(name)[3:], pretrained, device=resolve_device(device), preprocess=preprocess,
+                             cache_dir=cache_dir, seed=seed, precision=precision, paper_norm=(PAPER_MEAN, PAPER_STD))
+    import torch
+    import open_clip
+
     name = _register_config(str(name))
     if name not in open_clip.list_models():
         raise ModelLoadError(f"unknown model '{name}'; see open_clip.list_models() for names, e.g. ViT-B-32 or ViT-B-16.")
@@ -371,17 +378,31 @@ def encode_texts(
     batch_size: int = 256,
     progress: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
-    """Embed ``template`` filled with each text; float32 rows of unit length."""
+    """Embed ``template`` filled with each text; float32 rows of unit length. ``template`` may
+    name a prompt ensemble (:mod:`bliss_core.embed.prompts`): the normalised mean over its templates."""
     import torch
 
+    from .prompts import ensemble_mean, is_ensemble, resolve_prompt
+
+    if is_ensemble(template):  # each template in turn; progress counts text passes
+        templates, n = resolve_prompt(template).templates, len(texts)
+
+        def step(t: int) -> Callable[[int, int], None] | None:
+            return (lambda done, _n: progress(t * n + done, n * len(templates))) if progress else None
+
+        return ensemble_mean(np.stack([encode_texts(loaded, texts, tpl, batch_size, step(t))
+                                       for t, tpl in enumerate(templates)]))
     if "{}" not in template:
         raise ModelLoadError(f"the prompt template '{template}' has no {{}} placeholder for the name.")
     prompts = [fill_prompt(template, str(t)) for t in texts]
     out: list[np.ndarray] = []
     with torch.inference_mode(), loaded.autocast():
         for i in range(0, len(prompts), max(1, int(batch_size))):
-            tokens = loaded.tokenizer(prompts[i:i + batch_size]).to(loaded.device)
-            feats = _encode_tokens(loaded, tokens).float()
+            if hasattr(loaded, "text_features"):  # another backend (hf_models) tokenises and pools itself
+                feats = loaded.text_features(prompts[i:i + batch_size]).float()
+            else:
+                tokens = loaded.tokenizer(prompts[i:i + batch_size]).to(loaded.device)
+                feats = _encode_tokens(loaded, tokens).float()
             feats = torch.nn.functional.normalize(feats, dim=-1)
             out.append(feats.cpu().numpy().astype(np.float32))
             if progress:
@@ -398,6 +419,8 @@ def encode_images(loaded: LoadedModel, batch: Any) -> np.ndarray:
 
     dtype = next(loaded.model.parameters()).dtype  # fp16/bf16 weights take inputs of their type
     with torch.inference_mode(), loaded.autocast():
-        feats = loaded.model.encode_image(batch.to(loaded.device, dtype=dtype, non_blocking=True)).float()
+        pixels = batch.to(loaded.device, dtype=dtype, non_blocking=True)
+        encode = getattr(loaded, "image_features", None) or loaded.model.encode_image
+        feats = encode(pixels).float()
         feats = torch.nn.functional.normalize(feats, dim=-1)
     return feats.cpu().numpy().astype(np.float32)

@@ -7,7 +7,8 @@ the main thread runs the model on the previous batch under ``torch.inference_mod
 finished batch is written to the cache at once. Batches are the same for every run with the
 same batch size, so an interrupted run resumes where it stopped, concurrent runs split the
 work, and a re-run reads everything from the cache. Class names and dictionary entries are
-embedded with the same prompt (also cached), and the bundle is written atomically.
+embedded with the same prompt, or the same ensemble of templates (every filled template cached),
+and the bundle is written atomically.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from ..errors import EmbedError, ImageRejected
 from ..files import check_output
 from .cache import EmbeddingCache
 from .dictionary import load_dictionary
+from .prompts import Prompt, ensemble_mean, resolve_prompt
 from .sources import ImageItem, ImageSource, open_source
 
 __all__ = ["EmbedError", "EmbedProgress", "EmbedReport", "embed_dataset", "embed_images"]
@@ -239,11 +241,14 @@ def _embed_items(
 
 
 def _embed_prompts(
-    loaded: Any, names: Sequence[str], template: str, cache: EmbeddingCache, batch_size: int, prog: _Progress
+    loaded: Any, names: Sequence[str], prompt: Prompt, cache: EmbeddingCache, batch_size: int, prog: _Progress
 ) -> tuple[np.ndarray, int]:
+    """Embed every name under every template of ``prompt`` (one cache entry per filled prompt,
+    written a batch at a time, so an interrupted ensemble resumes), then average per name
+    (:func:`~bliss_core.embed.prompts.ensemble_mean`)."""
     from .models import encode_texts
 
-    prompts = [fill_prompt(template, str(n)) for n in names]
+    prompts = [fill_prompt(template, str(n)) for template in prompt.templates for n in names]
     keys = [hashlib.sha256(("text\0" + p).encode()).hexdigest() for p in prompts]
     computed = 0
     need = cache.missing(keys, kind="text")
@@ -268,12 +273,7 @@ def _embed_prompts(
     if prog.done < prog.total:
         prog.update(prog.total - prog.done, cached=True, force=True)
     out = np.stack([cache.get(k, "text") for k in keys]).astype(np.float32)
-    return out, computed
-
-
-def _check_template(prompt: str) -> None:
-    if "{}" not in prompt:
-        raise EmbedError(f"the prompt '{prompt}' has no {{}} placeholder for the class name.")
+    return ensemble_mean(out.reshape(len(prompt.templates), len(names), -1)), computed
 
 
 def embed_dataset(
@@ -305,7 +305,7 @@ def embed_dataset(
     meta. Raises a :class:`~bliss_core.errors.BlissError` with a one-sentence message.
     """
     t_start = time.perf_counter()
-    _check_template(prompt)
+    prompt_spec = resolve_prompt(prompt)
     if out is not None:
         check_output(out)
     if int(batch_size) < 1:
@@ -357,7 +357,8 @@ def embed_dataset(
         t = time.perf_counter()
         text_names = list(source.class_names) + list(dict_names)
         text_emb, n_text = _embed_prompts(
-            loaded, text_names, prompt, cache, max(batch_size, 64), _Progress("texts", len(text_names), progress)
+            loaded, text_names, prompt_spec, cache, max(batch_size, 64),
+            _Progress("texts", len(text_names) * len(prompt_spec.templates), progress),
         )
         timings["texts"] = time.perf_counter() - t
     finally:
@@ -381,7 +382,8 @@ def embed_dataset(
     meta: dict[str, Any] = dict(loaded.meta)
     meta.update(
         {
-            "prompt": prompt,
+            "prompt": prompt_spec.name,
+            "prompt_templates": len(prompt_spec.templates),
             "dataset": source.spec,
             "dictionary": dict_spec,
             "created_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
