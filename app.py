@@ -204,6 +204,7 @@ PAGES = [
     st.Page("pages/2_Dictionary_similarity.py", title="Dictionary similarity", icon=":material/bar_chart:"),
     st.Page("pages/3_BLISS_scoring.py", title="BLISS scoring", icon=":material/tune:"),
     st.Page("pages/4_Label_what_if.py", title="Label what-if", icon=":material/compare_arrows:"),
+    st.Page("pages/5_Compare.py", title="Compare", icon=":material/compare:"),
 ]
 
 with st.sidebar:

@@ -9,14 +9,12 @@ so, and such a link opens with a note instead of silently showing something else
 from __future__ import annotations
 
 import io
-import os
 from urllib.parse import urlencode
 from typing import Any
 
 import streamlit as st
 
 from .frame import text_line
-from .state import source_params  # noqa: F401 - what a link names (see state.sync_query_params)
 
 
 def shareable(source: dict[str, Any]) -> tuple[bool, str]:
