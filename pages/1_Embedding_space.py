@@ -8,11 +8,15 @@ import pandas as pd
 import streamlit as st
 
 from bliss_core.app import cached, state
-from bliss_core.app.views import describe_ids, joint_points, projection_figure, selected_ids, warm_up
-from bliss_core.app.frame import CLUSTERING_METRICS, download_figure, page_setup, run_page, show_clustering_stats
+from bliss_core.app.frame import (
+    CLUSTERING_METRICS, download_figure, md_escape, page_setup, run_page, show_clustering_stats,
+)
 from bliss_core.app.sources import CACHE_TTL, Current
-from bliss_core.app.thumbnails import hover_thumbnails, thumb_for, thumbs_for_ids
+from bliss_core.app.thumbnails import has_pictures, hover_thumbnails, thumb_for, thumbs_for_ids
+from bliss_core.app.tour import tour_banner
+from bliss_core.app.views import describe_ids, joint_points, projection_figure, selected_ids, warm_up
 from bliss_core.core.diagnostics import bundle_clustering_stats
+from bliss_core.core.findings import clustering_finding
 
 page_setup()
 
@@ -36,10 +40,15 @@ def _hover_thumbs(key: str, rows: tuple[int, ...], _image_ids: list[str]) -> dic
 
 
 CAPTION = (
-    "What you are looking at: every dot is an embedding squeezed into two dimensions. Blue circles are images, "
-    "red stars are the normal-label texts, amber diamonds are dictionary words. Notice how all texts huddle "
-    "together, far from the images — the text clustering effect. Drag a box or lasso to list the points inside."
+    "What you are looking at: every dot is an embedding squeezed into two dimensions, images and texts together. "
+    "Drag a box or lasso to list the points inside."
 )
+KEY = {
+    "modality": "Blue circles are images, red stars are the normal-label texts, pink stars the other class names "
+                "and amber diamonds the dictionary words.",
+    "class": "Circles are images, one colour per class (reference and test images alike); red stars are the "
+             "normal-label texts, pink stars the other class names and amber diamonds the dictionary words.",
+}
 
 
 def body(cur: Current) -> None:
@@ -62,28 +71,32 @@ def body(cur: Current) -> None:
             params.update(n_neighbors=int(ss["n_neighbors"]), min_dist=float(ss["min_dist"]))
         st.radio("Colour images by", ["modality", "class"], key="color_by", horizontal=True)
 
+    stats = bundle_clustering_stats(b)
+    finding = clustering_finding(stats, untrained=b.untrained, simulation=b.is_simulation)
+    tour_banner("embedding", cur, finding)
     jp = joint_points(b, normal, sample_size=int(ss["sample_size"]), dict_size=400, seed=0)
     label = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}[method]
     with st.spinner(f"Computing the {label} projection of {len(jp.ids):,} points (cached afterwards)…"):
         coords = cached.projection(cur.key, tuple(normal), method, int(ss["sample_size"]),
-                              json.dumps(params, sort_keys=True), jp.points)
+                                   json.dumps(params, sort_keys=True), jp.points)
 
     left, right = st.columns([3, 1], gap="large")
     with left:
         fig = projection_figure(coords, jp, ss["color_by"], f"{label} of images, normal labels and dictionary text")
         event = st.plotly_chart(fig, key="proj_chart", on_select="rerun", selection_mode=("box", "lasso"))
         rows = tuple(int(g) for g in jp.ids[jp.modality == "image"])
+        n_images = len(b.image_label)
+        sampled = f" A random sample of {len(rows):,} of the {n_images:,} images is drawn." if len(rows) < n_images else ""
+        st.caption(KEY[ss["color_by"]] + sampled)
         # Only sources with pictures (a real model's data) have thumbnails; one look-up tells.
-        with_thumbs = bool(rows and b.image_id and thumb_for(b.image_id[rows[0]]) is not None)
+        with_thumbs = bool(rows) and has_pictures(b.image_id)
         if with_thumbs:
             st.caption("Hover over an image point to see the picture.")
         download_figure(fig, "embedding_projection", key="dl_proj")
     with right:
         st.markdown("#### Text clustering statistics")
-        stats = bundle_clustering_stats(b)
         show_clustering_stats(stats, [st.container() for _ in CLUSTERING_METRICS])
-        st.caption("Image ↔ text similarity is far below text ↔ text: texts sit together, away from the images. "
-                   "How close an image drifts to that cluster shifts its similarity to every label at once.")
+        st.caption(finding)
 
     show_selection(b, selected_ids(event))
     if with_thumbs:  # last, so building the thumbnails the first time delays nothing above
@@ -105,7 +118,7 @@ def show_selection(b, ids: list[int]) -> None:
     if thumbs:
         cols = st.columns(8)
         for i, (r, t) in enumerate(thumbs):
-            cols[i % 8].image(t, caption=f"{r['class']}", width=96)
+            cols[i % 8].image(t, caption=md_escape(r["class"], 30), width=96)
     st.dataframe(pd.DataFrame(rows), hide_index=True, height=min(400, 38 + 35 * len(rows)))
 
 

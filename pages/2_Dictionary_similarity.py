@@ -10,52 +10,59 @@ from bliss_core.app import cached, state
 from bliss_core.app.frame import download_figure, page_setup, run_page
 from bliss_core.app.tables import safe_csv
 from bliss_core.app.sources import Current
-from bliss_core.app.views import error_rate_figures, similarity_figures
+from bliss_core.app.tour import tour_banner
+from bliss_core.app.views import dictionary_similarity_values, error_rate_figures, error_rates, similarity_figures
+from bliss_core.core.findings import dictionary_finding, error_curves_finding
 
 page_setup()
 
 CAPTION = (
-    "What you are looking at: the normal-label texts are far more similar to the dictionary words than any image "
-    "is (left). Images differ in how close they sit to text in general — their *average dictionary similarity*. "
-    "Plain label similarity misses text-like anomalies (false negatives on the right of the error plot) and "
-    "flags normal images that are far from all text (false positives on the left); BLISS flattens both."
+    "What you are looking at: how similar the normal-label texts and the images are to the dictionary words (left), "
+    "each test image's *average dictionary similarity* — how text-like it is in general (right) — and where the "
+    "detector's mistakes fall along that axis, without and with BLISS (below)."
 )
 
 
 def body(cur: Current) -> None:
     b = cur.bundle
     normal = state.normal_classes(cur.key, b.class_names)
-    with st.spinner("Preparing scores for the chosen normal classes…"):
-        live = cached.live_scoring(cur.key, tuple(normal), b)
     ss = st.session_state
+    shots, exclude = ss.get("shots"), bool(ss.get("exclude_names", False))
+    with st.spinner("Preparing scores for the chosen normal classes…"):
+        live = cached.live_scoring(cur.key, tuple(normal), b, shots, exclude)
     rng = np.random.default_rng(0)
     test = live.test_idx
     sample = test if test.size <= 600 else np.sort(rng.choice(test, 600, replace=False))
-    fig_h, fig_a = similarity_figures(b, normal, live, sample)
+    label_sims, image_sims = dictionary_similarity_values(b, normal, sample)
+    sim_finding = dictionary_finding(label_sims, image_sims, untrained=b.untrained, simulation=b.is_simulation)
 
+    lam, topk, tpr = float(ss["lam"]), int(ss["topk"]), float(ss["tpr"])
+    topk = min(topk, live.max_topk)
+    n_bins = int(ss.get("err_bins", 8))
+    named = [("Without correction (internal score, λ = 0)", error_rates(live, live.baseline_scores["internal"], tpr, n_bins)),
+             (f"BLISS (λ = {lam:g}, K = {topk})", error_rates(live, live.view(lam, topk, tpr).scores, tpr, n_bins))]
+    err_finding = error_curves_finding(named[0][1], named[1][1], untrained=b.untrained, simulation=b.is_simulation)
+    tour_banner("dictionary", cur, sim_finding + " " + err_finding)
+
+    fig_h, fig_a = similarity_figures(label_sims, image_sims, live)
     c1, c2 = st.columns(2, gap="large")
     with c1:
         st.plotly_chart(fig_h, key="sim_hist")
         st.caption(f"{len(normal)} normal label(s) × {len(b.dict_names)} dictionary entries, against "
-                   f"{len(sample)} test images × {len(b.dict_names)} entries.")
+                   f"{len(sample)} test images × {len(b.dict_names)} entries. " + sim_finding)
         download_figure(fig_h, "dictionary_similarity_histograms", key="dl_hist")
     with c2:
         st.plotly_chart(fig_a, key="avg_hist")
         st.caption("Each test image's mean similarity to all dictionary entries, normal vs anomalous images.")
 
     st.subheader("Where do the errors fall?")
-    lam, topk, tpr = float(ss["lam"]), int(ss["topk"]), float(ss["tpr"])
-    topk = min(topk, live.max_topk)
-    n_bins = st.slider("Bins (quantiles of average dictionary similarity)", 4, 20, 8, key="err_bins")
+    st.slider("Bins (quantiles of average dictionary similarity)", 4, 20, 8, key="err_bins")
     c3, c4 = st.columns(2, gap="large")
-    named = [("Without correction (internal score, λ = 0)", live.baseline_scores["internal"]),
-             (f"BLISS (λ = {lam:g}, K = {topk})", live.view(lam, topk, tpr).scores)]
-    for col, (name, _), fig_e in zip((c3, c4), named, error_rate_figures(live, named, tpr, n_bins)):
+    for col, (name, _), fig_e in zip((c3, c4), named, error_rate_figures(named)):
         with col:
             st.plotly_chart(fig_e, key=f"err_{name[:8]}")
-    st.caption(f"Threshold set so that {tpr:.0%} of anomalies are caught (change λ, K on the BLISS scoring page). "
-               "Without correction, missed anomalies pile up on the right (text-like images look like the normal "
-               "label) and false alarms on the left.")
+    st.caption(f"Threshold set so that {tpr:.0%} of anomalies are caught (change λ, K on the BLISS scoring page); "
+               "both panels share one scale. " + err_finding)
 
     df = pd.DataFrame({
         "id": b.image_names(test),

@@ -14,6 +14,7 @@ from bliss_core.app.tables import safe_csv
 from bliss_core.app.thumbnails import has_pictures, thumb_uri
 from bliss_core.app.tour import tour_banner
 from bliss_core.app.views import figure_downloads
+from bliss_core.core.live import LiveScoring
 
 page_setup()
 
@@ -40,41 +41,45 @@ def _delta(value: float, digits: int, lower_is_better: bool = False) -> dict:
 
 @st.fragment
 @guarded
-def slider_area(cur: Current, normal: list[int], shots: int | None, exclude: bool) -> None:
-    live = cached.live_scoring(cur.key, tuple(normal), cur.bundle, shots, exclude)
+def slider_area(cur: Current, live: LiveScoring, grid: tuple, now: dict) -> None:
+    """What a λ/K move reruns: the sliders, the metrics and the live panel, nothing else."""
     ss = st.session_state
     if ss.get("topk", 10) > live.max_topk:
         ss["topk"] = live.max_topk
-    c1, c2, c3 = st.columns([2, 2, 1])
-    c1.slider("λ — weight of the external (dictionary) score", 0.0, state.LAMBDA_MAX, step=0.05, key="lam")
-    c2.slider("K — nearest dictionary entries per image", 1, live.max_topk, step=1, key="topk")
-    c3.select_slider("Operating point: TPR", [0.8, 0.85, 0.9, 0.95, 0.99], key="tpr")
+    sliders = st.container(horizontal=True, gap="large")  # one block for the three, not four
+    sliders.slider("λ — weight of the external (dictionary) score", 0.0, state.LAMBDA_MAX, step=0.05, key="lam")
+    sliders.slider("K — nearest dictionary entries per image", 1, live.max_topk, step=1, key="topk")
+    sliders.select_slider("Operating point: TPR", [0.8, 0.85, 0.9, 0.95, 0.99], key="tpr", width=200)
     lam, topk, tpr = float(ss["lam"]), int(ss["topk"]), float(ss["tpr"])
     if len(cur.bundle.dict_names) - len(live.excluded) < state.MAX_TOPK:
         st.caption(f"The dictionary has only {len(cur.bundle.dict_names) - len(live.excluded)} entries, so K stops there.")
     view = live.view(lam, topk, tpr)
-    grid = cached.auroc_grid((cur.key, tuple(normal), shots, exclude), live)
-    sent = ss.setdefault("thumbs_sent", set())
-    data = live_panel_data(live, view, grid, thumb=thumb_uri if ss.get("_pictures") else None, sent=sent,
-                           presenter=bool(ss.get("presenter")))
+    now.update(lam=lam, topk=topk, view=view)  # what the download buttons below the fragment serve
+    data = live_panel_data(live, view, grid, thumb=thumb_uri if ss.get("_pictures") else None,
+                           sent=ss.setdefault("thumbs_sent", set()), presenter=bool(ss.get("presenter")))
     bliss, internal = view.metrics["bliss"], view.metrics["internal"]
     row = st.container(horizontal=True, gap="medium")  # one block, not a column per metric
-    m = [row] * 5
-    m[0].metric("BLISS AUROC", f"{bliss['auroc']:.4f}", **_delta(bliss["auroc"] - internal["auroc"], 4),
-                help="Change against λ = 0 (the internal score alone).")
-    m[1].metric("BLISS AUPR", f"{bliss['aupr']:.4f}")
-    m[2].metric("FPR at 95% TPR", f"{bliss['fpr95']:.3f}", **_delta(bliss["fpr95"] - internal["fpr95"], 3, True),
-                help="BLISS's false-positive rate when 95% of anomalies are caught; change against λ = 0.")
-    m[3].metric("False positives", f"{data['n_fp']:,}")
-    m[4].metric("Missed anomalies", f"{data['n_fn']:,}")
+    row.metric("BLISS AUROC", f"{bliss['auroc']:.4f}", **_delta(bliss["auroc"] - internal["auroc"], 4),
+               help="Change against λ = 0 (the internal score alone).")
+    row.metric("BLISS AUPR", f"{bliss['aupr']:.4f}")
+    row.metric("FPR at 95% TPR", f"{bliss['fpr95']:.3f}", **_delta(bliss["fpr95"] - internal["fpr95"], 3, True),
+               help="BLISS's false-positive rate when 95% of anomalies are caught; change against λ = 0.")
+    row.metric("False positives", f"{len(view.false_positives):,}")
+    row.metric("Missed anomalies", f"{len(view.false_negatives):,}")
     knn = view.metrics.get("knn")
     if knn is not None and knn["auroc"] > bliss["auroc"] + 0.005:
         st.caption(KNN_NOTE)
     live_panel(data)
+    state.sync_query_params()
 
+
+def downloads(cur: Current, live: LiveScoring, grid: tuple, now: dict) -> None:
+    """Download buttons outside the fragment (a move does not resend them); they serve the view
+    the sliders show when the button is pressed, which the fragment keeps in ``now``."""
     b = cur.bundle
 
     def scores_csv() -> str:
+        lam, topk, view = now["lam"], now["topk"], now["view"]
         parts = live.pre.components(lam, topk)
         df = pd.DataFrame({
             "id": b.image_names(live.test_idx), "class": [b.class_names[int(c)] for c in b.image_label[live.test_idx]],
@@ -82,14 +87,14 @@ def slider_area(cur: Current, normal: list[int], shots: int | None, exclude: boo
             "external": parts["external"], "nearest_normal_class": [b.class_names[int(c)] for c in parts["nearest_class"]],
             **{f"baseline_{k}": v for k, v in live.baseline_scores.items() if k != "internal"},
             "avg_dict_similarity": live.avg_dict_sim, "flagged": view.scores >= view.threshold,
+            "lambda": lam, "K": topk,
         })
         return safe_csv(df)
 
-    downloads = st.container(horizontal=True)
-    downloads.download_button("⬇ Scores (CSV)", scores_csv, file_name=f"bliss_scores_lam{lam:g}_K{topk}.csv",
-                              mime="text/csv", on_click="ignore", key="dl_scores", width="content")
-    figure_downloads(downloads, live, view, grid)
-    state.sync_query_params()
+    row = st.container(horizontal=True)
+    row.download_button("⬇ Scores at the sliders' λ and K (CSV)", scores_csv, file_name="bliss_scores.csv",
+                        mime="text/csv", on_click="ignore", key="dl_scores", width="content")
+    figure_downloads(row, live, now, grid)
 
 
 def body(cur: Current) -> None:
@@ -108,11 +113,14 @@ def body(cur: Current) -> None:
                              "the external score, the line the official code has commented out.")
     with st.spinner("Fitting class statistics and the baselines (once per choice of normal classes)…"):
         live = cached.live_scoring(cur.key, tuple(normal), b, shots, exclude)
+        grid = cached.auroc_grid((cur.key, tuple(normal), shots, exclude), live)
     st.markdown("**Normal:** " + ", ".join(normal_label(b, c) for c in normal)
                 + " · **anomalies:** every other class in the test set")
     if live.excluded:
         text_line(f"Left out of the dictionary: {', '.join(sorted(b.dict_names[j] for j in live.excluded))}")
-    slider_area(cur, normal, shots, exclude)
+    now: dict = {}
+    slider_area(cur, live, grid, now)
+    downloads(cur, live, grid, now)
     with st.expander("Baselines (they do not depend on λ and K)"):
         st.dataframe(pd.DataFrame(method_rows(live.baseline_metrics, ("internal", "maxsim", "knn"))), hide_index=True,
                      column_config={k: st.column_config.NumberColumn(format="%.4f") for k in ("AUROC", "AUPR", "FPR@95%TPR")})

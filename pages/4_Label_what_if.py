@@ -14,7 +14,7 @@ from bliss_core.app.thumbnails import thumb_for, thumbnail
 from bliss_core.app.uploads import IMAGE_TYPES, check_uploads, decode_uploads, upload_limits_text
 from bliss_core.app.views import whatif_figure
 from bliss_core.core.text import DEFAULT_PROMPT, clean_labels, strip_control
-from bliss_core.core.whatif import LabelSetScorer
+from bliss_core.core.whatif import LabelSetScorer, label_text, why_verdicts_differ
 
 page_setup()
 
@@ -63,13 +63,15 @@ def _pick_images(cur: Current) -> tuple[np.ndarray, list[str], list[bytes | None
     if emb is None:
         cols = st.columns(min(len(good), 8))
         for i, t in enumerate(thumbs[:8]):
-            cols[i].image(t, caption=names[i], width=96)
+            cols[i].image(t, caption=md_escape(names[i], 30), width=96)
         st.warning(why)
         return np.zeros((0, b.dim), np.float32), [], []
     return emb, names, thumbs
 
 
-def _label_set_editor(cur: Current, side: str, default: list[int], encoder) -> tuple[list[int], dict, str] | None:
+def _label_set_editor(cur: Current, side: str, default: list[int], encoder) -> tuple[list[int], dict, str, dict] | None:
+    """Classes, new label embeddings, their cache key, and what the scores rest on (the words
+    and the prompt), for one side."""
     b = cur.bundle
     st.markdown(f"#### Label set {side}")
     names = st.multiselect(f"Normal classes ({side})", b.class_names, default=[b.class_names[c] for c in default],
@@ -81,14 +83,17 @@ def _label_set_editor(cur: Current, side: str, default: list[int], encoder) -> t
         return None
     text_emb: dict[int, np.ndarray] = {}
     texts_key = ""
+    words = [label_text(b, c) for c in classes]  # the home page's wording where there is one
+    prompt = str(b.meta.get("prompt", DEFAULT_PROMPT))
     if encoder is not None:
-        prompt = strip_control(st.text_input(f"Prompt template ({side})", value=str(b.meta.get("prompt", DEFAULT_PROMPT)),
-                                             key=f"wi_prompt_{side}", max_chars=200))
+        prompt = strip_control(st.text_input(f"Prompt template ({side})", value=prompt, key=f"wi_prompt_{side}",
+                                             max_chars=200))
         if "{}" not in prompt:
             st.warning(f"The prompt template needs a {{}} where the label goes; using '{DEFAULT_PROMPT}'.")
             prompt = DEFAULT_PROMPT
         raw = st.text_area(f"Label text for each normal class ({side}), one per line, in the order above",
-                           value="\n".join(b.class_names[c] for c in classes), key=f"wi_text_{side}", height=120)
+                           value="\n".join(words), key=f"wi_text_{side}", height=120,
+                           help="Starts from the words the home page's labels use (their rewording, if any).")
         labels, msgs = clean_labels(raw.splitlines())
         for m in msgs:
             st.warning(md_escape(m))
@@ -99,13 +104,14 @@ def _label_set_editor(cur: Current, side: str, default: list[int], encoder) -> t
         embs = encoder(labels, prompt)
         text_emb = {c: e for c, e in zip(classes, embs)}
         texts_key = prompt + "\x1f" + "\x1f".join(labels)
+        words = labels
     else:
         st.caption("New label words need a text encoder (a real or untrained model); with this source you compare "
                    "subsets of the existing classes.")
     if len(classes) == len(b.class_names):
         st.warning("Every class is normal here: no test image is an anomaly, so the threshold falls back to the "
                    "95th percentile of test scores.")
-    return classes, text_emb, texts_key
+    return classes, text_emb, texts_key, {"labels": " | ".join(words), "prompt": prompt}
 
 
 def body(cur: Current) -> None:
@@ -132,13 +138,13 @@ def body(cur: Current) -> None:
             spec = _label_set_editor(cur, side, default, encoder)
             if spec is None:
                 continue
-            classes, text_emb, texts_key = spec
+            classes, text_emb, texts_key, basis = spec
             with st.spinner(f"Fitting label set {side}…"):
                 scorer = _label_set(cur.key, tuple(classes), texts_key, b, text_emb)
             if len(emb) == 0:
                 continue
             r = scorer.score(emb, lam, topk)
-            results[side] = (r, classes)
+            results[side] = (r, basis)
             if r.test_metrics:
                 st.caption(f"On the dataset's test set this label set reaches AUROC {r.test_metrics['auroc']:.4f}; "
                            f"threshold {r.threshold:.3f}.")
@@ -163,12 +169,23 @@ def body(cur: Current) -> None:
                     st.image(t, width=96)
                 st.caption(f"#{i + 1}")
     if len(results) == 2:
-        (ra, _), (rb, _) = results["A"], results["B"]
-        changed = int(np.sum(ra.anomalous != rb.anomalous))
+        (ra, basis_a), (rb, basis_b) = results["A"], results["B"]
+        why = why_verdicts_differ(ra, rb)
+        changed = sum(1 for w in why if w)
         st.info(f"{changed} of {len(names)} verdict(s) differ between label set A and label set B.")
+        if changed:
+            st.caption("Each label set sets its own threshold on the dataset's test images (catching 95% of its "
+                       "anomalies), and scores under different labels are z-scored against different classes. So a "
+                       "verdict can flip because the score moved past the threshold, or only because the threshold "
+                       "moved while the score hardly changed:")
+            st.dataframe(pd.DataFrame({"image": [n for n, w in zip(names, why) if w],
+                                       "why the verdict changed": [w for w in why if w]}), hide_index=True)
         out = pd.DataFrame({"image": names, "A_internal": ra.internal, "A_external": ra.external, "A_bliss": ra.score,
-                            "A_anomaly": ra.anomalous, "B_internal": rb.internal, "B_external": rb.external,
-                            "B_bliss": rb.score, "B_anomaly": rb.anomalous})
+                            "A_threshold": ra.threshold, "A_anomaly": ra.anomalous, "A_labels": basis_a["labels"],
+                            "A_prompt": basis_a["prompt"], "B_internal": rb.internal, "B_external": rb.external,
+                            "B_bliss": rb.score, "B_threshold": rb.threshold, "B_anomaly": rb.anomalous,
+                            "B_labels": basis_b["labels"], "B_prompt": basis_b["prompt"], "why_changed": why,
+                            "lambda": lam, "K": topk})
         st.download_button("⬇ What-if scores (CSV)", safe_csv(out), file_name="whatif_scores.csv",
                            mime="text/csv", on_click="ignore")
 

@@ -17,6 +17,7 @@ class Session:
         self.ws = ws
         self.page = page
         self.sliders: dict[str, str] = {}  # label prefix -> widget id
+        self.values: dict[str, float] = {}  # widget id -> the value this client last had
         self.metrics: dict[str, str] = {}
         self.errors: list[str] = []
         self.fragment_id = ""  # the sliders' fragment: a move reruns only that, as in a browser
@@ -32,9 +33,12 @@ class Session:
         if widgets and self.fragment_id:
             msg.rerun_script.fragment_id = self.fragment_id
         for label, value in (widgets or {}).items():
-            state = msg.rerun_script.widget_states.widgets.add()
-            state.id = self.sliders[label]
-            state.double_array_value.data.append(value)
+            self.values[self.sliders[label]] = float(value)
+        if widgets:  # a browser sends every widget's state, not only the one that moved
+            for wid, value in self.values.items():
+                state = msg.rerun_script.widget_states.widgets.add()
+                state.id = wid
+                state.double_array_value.data.append(value)
         start = time.perf_counter()
         await self.ws.send(msg.SerializeToString())
         while True:
@@ -47,6 +51,9 @@ class Session:
                 etype = el.WhichOneof("type")
                 if etype == "slider":
                     self.sliders[el.slider.label.split(" ")[0]] = el.slider.id
+                    current = list(el.slider.value) if el.slider.set_value else list(el.slider.default)
+                    if el.slider.id not in self.values and len(current) == 1 and not el.slider.options:
+                        self.values[el.slider.id] = float(current[0])  # numeric sliders (not select_slider)
                     self.fragment_id = fm.delta.fragment_id or self.fragment_id
                 elif etype == "metric":
                     self.metrics[el.metric.label] = el.metric.body

@@ -95,9 +95,9 @@ def _panel(at: AppTest) -> dict:
     """The numbers the scoring page's live panel drew (the component's JSON data)."""
     import json
 
-    found = [e for e in at.get("bidi_component") if "bliss_live_panel" in str(e.proto)]
+    found = [e for e in at.get("bidi_component") if "bliss_live_panel" in str(e.proto.component_name)]
     assert len(found) == 1, "the live panel is not on the page"
-    return json.loads(found[0].proto.json)
+    return json.loads(found[0].proto.bytes)["numbers"]
 
 
 def _gallery_frames(at: AppTest):

@@ -101,7 +101,8 @@ def write_compare_report(
         normal = [bundle.class_names.index(c) for c in row["splits"][0]] if row["splits"] else [0]
         pts = joint_points(bundle, normal, sample_size=max_points)
         coords = project(pts.points, projection)
-        fig = F.projection_scatter(coords, pts.modality, pts.text, pts.ids, pts.class_name, height=420)
+        fig = F.projection_scatter(coords, pts.modality, pts.text, pts.ids, pts.class_name, height=420,
+                                   detail=pts.detail)
         cells.append(f"<div class=\"cell\"><h3>{html.escape(name)}</h3>{figure_div(fig)}</div>")
     setup = result.get("setup") or "custom splits"
     warn = ""

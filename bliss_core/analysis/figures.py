@@ -213,10 +213,11 @@ def avg_dict_similarity_histogram(
 
 
 def error_rate_figure(rates: Mapping[str, list], title: str | None = "Errors vs average dictionary similarity",
-    template: str | None = TEMPLATE,
+    template: str | None = TEMPLATE, y_max: float | None = None,
 ) -> go.Figure:
     """False-negative and false-positive rates per bin of average dictionary similarity
-    (the dict returned by :func:`bliss_core.core.diagnostics.error_rates_by_dict_similarity`)."""
+    (the dict returned by :func:`bliss_core.core.diagnostics.error_rates_by_dict_similarity`).
+    ``y_max`` fixes the rate axis, so that panels drawn side by side share one scale."""
     x = np.asarray(rates["bin_center"], float)
     fig = go.Figure()
     for key, name, color, count in (
@@ -229,12 +230,15 @@ def error_rate_figure(rates: Mapping[str, list], title: str | None = "Errors vs 
             customdata=np.asarray(rates[count]),
             hovertemplate="avg dictionary sim %{x:.3f}<br>rate %{y:.1%}<br>%{customdata} images in bin<extra></extra>",
         ))
-    _layout(fig, title, template=template)
-    # Rates reach 100% at either end, so the legend goes above the plot area, not over the lines.
-    fig.update_layout(legend=dict(orientation="h", x=0, xanchor="left", y=1.0, yanchor="bottom", bgcolor="rgba(0,0,0,0)"),
-                      margin=dict(t=80 if title else 40))
+    _layout(fig, title, template=template, height=440)
+    # Rates reach the top at either end and the title sits above: the legend goes below the axis.
+    fig.update_layout(legend=dict(orientation="h", x=0, xanchor="left", y=-0.22, yanchor="top", bgcolor="rgba(0,0,0,0)"),
+                      margin=dict(t=50 if title else 20, b=110))
     fig.update_xaxes(title="average dictionary similarity (right = more text-like)")
-    fig.update_yaxes(title="error rate", tickformat=".0%", rangemode="tozero")
+    if y_max is not None:
+        fig.update_yaxes(title="error rate", tickformat=".0%", range=[0, max(float(y_max), 0.01) * 1.08])
+    else:
+        fig.update_yaxes(title="error rate", tickformat=".0%", rangemode="tozero")
     return fig
 
 

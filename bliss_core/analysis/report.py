@@ -115,7 +115,7 @@ def write_diagnostics(
         coords = project(pts.points, method)
         figures[f"projection_{method}"] = F.projection_scatter(
             coords, pts.modality, pts.text, pts.ids, pts.class_name,
-            title=f"Joint {method.upper()} of image and text embeddings{tag}",
+            title=f"Joint {method.upper()} of image and text embeddings{tag}", detail=pts.detail,
         )
     rng = np.random.default_rng(0)
     sample = bundle.image_emb[rng.choice(len(bundle.image_emb), size=min(2000, len(bundle.image_emb)), replace=False)]

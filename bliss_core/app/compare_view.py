@@ -188,7 +188,8 @@ def projection_for(source: CompareSource, normal: tuple[int, ...], method: str, 
 
     jp = joint_points(source.bundle, normal, sample_size=sample_size, dict_size=400, seed=0)
     coords = _projection(source.key, normal, method, sample_size, jp.points)
-    return F.projection_scatter(coords, jp.modality, jp.text, jp.ids, jp.class_name, height=420, template=None)
+    return F.projection_scatter(coords, jp.modality, jp.text, jp.ids, jp.class_name, height=420, template=None,
+                                detail=jp.detail)
 
 
 @st.cache_data(max_entries=16, ttl=CACHE_TTL, show_spinner=False)

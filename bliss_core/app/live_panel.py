@@ -11,7 +11,6 @@ the server sends a thumbnail only for ids it has not sent before, and the page k
 
 from __future__ import annotations
 
-from typing import Any
 
 import streamlit as st
 
@@ -216,9 +215,18 @@ function drawGallery(box, g, thumbsOn) {
   }
 }
 
+function decode(raw) {
+  // The server sends the numbers as UTF-8 JSON bytes (cheaper for it than a dict it would dump twice).
+  if (raw instanceof ArrayBuffer || ArrayBuffer.isView(raw)) return JSON.parse(new TextDecoder().decode(raw));
+  if (typeof raw === "string") return JSON.parse(raw);
+  return raw;
+}
+
 export default function (component) {
-  const { data, parentElement } = component;
-  if (!data) return;
+  const { parentElement } = component;
+  const message = decode(component.data);
+  if (!message || !message.numbers) return;
+  const data = Object.assign({}, message.numbers, { new_thumbs: message.new_thumbs, presenter: message.presenter });
   for (const [k, v] of Object.entries(data.new_thumbs || {})) THUMBS.set(k, v);
   let root = parentElement.querySelector(".bl");
   if (!root) { root = htmlEl("div", "bl", parentElement); root.setAttribute("data-testid", "blissLivePanel"); }
@@ -245,6 +253,7 @@ export default function (component) {
 _component = st.components.v2.component("bliss_live_panel", js=_JS, css=_CSS)
 
 
-def live_panel(data: dict[str, Any], key: str = "live_panel") -> None:
-    """Draw the live panel from :func:`bliss_core.app.scoring_view.live_panel_data`'s numbers."""
+def live_panel(data: bytes, key: str = "live_panel") -> None:
+    """Draw the live panel from :func:`bliss_core.app.scoring_view.live_panel_data`'s JSON bytes
+    (bytes travel as they are; a dict would be encoded twice on every move)."""
     _component(key=key, data=data)

@@ -9,6 +9,7 @@ values again and again.
 
 from __future__ import annotations
 
+import json
 import threading
 import weakref
 from collections import OrderedDict
@@ -19,7 +20,7 @@ import numpy as np
 from ..analysis import figures as F
 from ..core.live import LiveScoring, LiveView
 
-__all__ = ["live_panel_data", "method_rows", "heat_cell", "PANEL_ROC_POINTS", "HIST_BINS"]
+__all__ = ["live_panel_data", "panel_numbers", "method_rows", "heat_cell", "PANEL_ROC_POINTS", "HIST_BINS"]
 
 PANEL_ROC_POINTS = 120
 HIST_BINS = 40
@@ -86,49 +87,63 @@ def _numbers(live: LiveScoring, view: LiveView, grid: tuple, gallery_n: int) -> 
     }
 
 
-def live_panel_data(live: LiveScoring, view: LiveView, grid: tuple, *, gallery_n: int = 12,
-                    thumb: Callable[[str], str | None] | None = None, sent: set[str] | None = None,
-                    presenter: bool = False) -> dict[str, Any]:
-    """The live panel's data for one view.
-
-    ``grid`` is the heat map's (lams, topks, aurocs). ``thumb(image_id)`` gives a picture as a
-    data URI (None when there is none); ``sent`` is the set of ids this session's page already
-    holds, so each picture travels once.
-    """
-    key = (view.lam, view.topk, round(float(view.threshold), 12), gallery_n)
+def _encoded_numbers(live: LiveScoring, view: LiveView, grid: tuple, gallery_n: int, with_pictures: bool) -> bytes:
+    """The panel's numbers for one view as JSON bytes, remembered per (lambda, K, threshold)
+    for every session on this LiveScoring: a move that revisits a value costs a look-up."""
+    key = (view.lam, view.topk, round(float(view.threshold), 12), gallery_n, with_pictures)
     with _LOCK:
         per_live = _CACHE.setdefault(live, OrderedDict())
-        numbers = per_live.get(key)
-        if numbers is not None:
+        hit = per_live.get(key)
+        if hit is not None:
             per_live.move_to_end(key)
-    if numbers is None:
-        numbers = _numbers(live, view, grid, gallery_n)
-        with _LOCK:
-            per_live[key] = numbers
-            while len(per_live) > _CACHE_ENTRIES:
-                per_live.popitem(last=False)
-    new_thumbs: dict[str, str] = {}
+            return hit
+    numbers = _numbers(live, view, grid, gallery_n)
     galleries = []
     for part, title, help_text in (
         ("fp", "False positives", "Normal images flagged as anomalies, most confident first. Hover for the file name."),
         ("fn", "Missed anomalies (false negatives)", "Anomalies that scored as normal, most confident first."),
     ):
-        items = []
-        for it in numbers[part]:
-            item = {k: it[k] for k in ("id", "cls", "score", "sim")}
-            if thumb is not None:
-                ref = it["id"]
-                if sent is not None and ref in sent:
-                    item["thumb"] = ref
-                else:
-                    uri = thumb(ref)
-                    if uri is not None:
-                        new_thumbs[ref] = uri
-                        item["thumb"] = ref
-                        if sent is not None:
-                            sent.add(ref)
-            items.append(item)
+        items = [{**{k: it[k] for k in ("id", "cls", "score", "sim")}, **({"thumb": it["id"]} if with_pictures else {})}
+                 for it in numbers[part]]
         galleries.append({"title": title, "help": help_text, "total": numbers["n_" + part], "items": items})
-    return {"roc": numbers["roc"], "hist": numbers["hist"], "heat": numbers["heat"], "galleries": galleries,
-            "thumbs_on": thumb is not None, "new_thumbs": new_thumbs, "presenter": bool(presenter),
-            "n_fp": numbers["n_fp"], "n_fn": numbers["n_fn"]}
+    payload = {"roc": numbers["roc"], "hist": numbers["hist"], "heat": numbers["heat"], "galleries": galleries,
+               "thumbs_on": with_pictures, "n_fp": numbers["n_fp"], "n_fn": numbers["n_fn"]}
+    encoded = json.dumps(payload, separators=(",", ":")).encode()
+    with _LOCK:
+        per_live[key] = encoded
+        while len(per_live) > _CACHE_ENTRIES:
+            per_live.popitem(last=False)
+    return encoded
+
+
+def live_panel_data(live: LiveScoring, view: LiveView, grid: tuple, *, gallery_n: int = 12,
+                    thumb: Callable[[str], str | None] | None = None, sent: set[str] | None = None,
+                    presenter: bool = False) -> bytes:
+    """The live panel's data for one view, as JSON bytes ``{"numbers": ..., "new_thumbs": ...,
+    "presenter": ...}``.
+
+    ``grid`` is the heat map's (lams, topks, aurocs). ``thumb(image_id)`` gives a picture as a
+    data URI (None when there is none); ``sent`` is the set of ids this session's page already
+    holds, so each picture travels once.
+    """
+    numbers = _encoded_numbers(live, view, grid, gallery_n, thumb is not None)
+    new_thumbs: dict[str, str] = {}
+    if thumb is not None:
+        pos = {"fp": view.false_positives, "fn": view.false_negatives}
+        for part in ("fp", "fn"):
+            for p in pos[part][:gallery_n]:
+                ref = live.bundle.image_name(int(live.test_idx[p]))
+                if sent is not None and ref in sent:
+                    continue
+                uri = thumb(ref)
+                if uri is not None:
+                    new_thumbs[ref] = uri
+                    if sent is not None:
+                        sent.add(ref)
+    tail = json.dumps({"new_thumbs": new_thumbs, "presenter": bool(presenter)}, separators=(",", ":")).encode()
+    return b'{"numbers":' + numbers + b"," + tail[1:]
+
+
+def panel_numbers(data: bytes) -> dict[str, Any]:
+    """The numbers part of :func:`live_panel_data`'s bytes, as a dict (for tests and tools)."""
+    return json.loads(data)["numbers"]

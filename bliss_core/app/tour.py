@@ -33,14 +33,17 @@ def start() -> None:
     st.switch_page(STEPS[0][1])
 
 
+def end() -> None:
+    """Leave the tour (a button callback: the page then reruns without the box)."""
+    st.session_state["tour"] = None
+
+
 def tour_banner(page: str, cur: Any, finding: str | None = None) -> None:
     """On a tour page, the current step's box: what to look at, what it shows, Back / Next / End."""
     ss = st.session_state
-    step = ss.get("tour")
-    if step is None or page not in _INDEX:
+    if ss.get("tour") is None or page not in _INDEX:
         return
-    if _INDEX[page] != step:  # the user wandered off: follow them
-        step = ss["tour"] = _INDEX[page]
+    step = ss["tour"] = _INDEX[page]  # each page is its own step, however the user got there
     name, path, title, what = STEPS[step]
     with st.container(border=True, key="tour_box"):
         st.markdown(f"**Guided tour · step {step + 1} of {len(STEPS)}: {title}**")
@@ -55,9 +58,6 @@ def tour_banner(page: str, cur: Any, finding: str | None = None) -> None:
             if c2.button("Next →", key="tour_next", type="primary"):
                 ss["tour"] = step + 1
                 st.switch_page(STEPS[step + 1][1])
-        elif c2.button("Finish", key="tour_finish", type="primary"):
-            ss["tour"] = None
-            st.rerun()
-        if c3.button("End the tour", key="tour_end"):
-            ss["tour"] = None
-            st.rerun()
+        else:
+            c2.button("Finish", key="tour_finish", type="primary", on_click=end)
+        c3.button("End the tour", key="tour_end", on_click=end)

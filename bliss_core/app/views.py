@@ -15,32 +15,39 @@ from ..core.diagnostics import dictionary_similarities, error_rates_by_dict_simi
 from ..core.live import LiveScoring
 
 __all__ = ["F", "JointPoints", "joint_points", "describe_ids", "selected_ids", "warm_up", "projection_figure",
-           "similarity_figures", "error_rate_figures", "whatif_figure"]
+           "dictionary_similarity_values", "similarity_figures", "error_rates", "error_rate_figures",
+           "whatif_figure", "figure_downloads"]
 
 
 def projection_figure(coords: np.ndarray, jp: JointPoints, color_by: str, title: str) -> Any:
     """The joint scatter of images, labels and dictionary entries."""
     return F.projection_scatter(coords, jp.modality, jp.text, jp.ids, jp.class_name, color_by=color_by,
-                                title=title, template=None)
+                                title=title, template=None, detail=jp.detail)
 
 
-def similarity_figures(bundle: Bundle, normal: Sequence[int], live: LiveScoring, sample: np.ndarray) -> tuple[Any, Any]:
+def dictionary_similarity_values(bundle: Bundle, normal: Sequence[int], sample: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Normal labels' and sampled images' similarities to every dictionary entry (flattened)."""
+    return (dictionary_similarities(bundle.class_text_emb[list(normal)], bundle.dict_text_emb),
+            dictionary_similarities(bundle.image_emb[sample], bundle.dict_text_emb))
+
+
+def similarity_figures(label_sims: np.ndarray, image_sims: np.ndarray, live: LiveScoring) -> tuple[Any, Any]:
     """Label-vs-dictionary against image-vs-dictionary similarities, and the per-image average."""
-    label_sims = dictionary_similarities(bundle.class_text_emb[list(normal)], bundle.dict_text_emb)
-    image_sims = dictionary_similarities(bundle.image_emb[sample], bundle.dict_text_emb)
     return (F.similarity_histograms(label_sims, image_sims, template=None),
             F.avg_dict_similarity_histogram(live.avg_dict_sim, live.is_anomaly, template=None))
 
 
-def error_rate_figures(live: LiveScoring, named_scores: Sequence[tuple[str, np.ndarray]], tpr: float,
-                       n_bins: int) -> list[Any]:
-    """Error rates against average dictionary similarity, one figure per (title, scores)."""
-    out = []
-    for name, scores in named_scores:
-        thr = threshold_at_tpr(live.is_anomaly, scores, tpr)
-        rates = error_rates_by_dict_similarity(live.avg_dict_sim, live.is_anomaly, scores, thr, n_bins=n_bins)
-        out.append(F.error_rate_figure(rates, title=name, template=None))
-    return out
+def error_rates(live: LiveScoring, scores: np.ndarray, tpr: float, n_bins: int) -> dict:
+    """Error rates against average dictionary similarity at the threshold catching ``tpr``."""
+    thr = threshold_at_tpr(live.is_anomaly, scores, tpr)
+    return error_rates_by_dict_similarity(live.avg_dict_sim, live.is_anomaly, scores, thr, n_bins=n_bins)
+
+
+def error_rate_figures(named_rates: Sequence[tuple[str, dict]]) -> list[Any]:
+    """One figure per (title, rates), all on the same rate scale so that they compare at a glance."""
+    top = max((r for _, rates in named_rates for key in ("fn_rate", "fp_rate") for r in rates[key] if r is not None),
+              default=1.0)
+    return [F.error_rate_figure(rates, title=name, template=None, y_max=top) for name, rates in named_rates]
 
 
 def whatif_figure(n_images: int, internal: np.ndarray, external: np.ndarray, score: np.ndarray,
@@ -51,17 +58,20 @@ def whatif_figure(n_images: int, internal: np.ndarray, external: np.ndarray, sco
                          threshold=threshold, title=title, template=None)
 
 
-def figure_downloads(where: Any, live: LiveScoring, view: Any, grid: tuple) -> None:
+def figure_downloads(where: Any, live: LiveScoring, now: dict, grid: tuple) -> None:
     """Download buttons (in the container ``where``) for the ROC curves and the heat map as
-    self-contained HTML; the figures are built only when a button is pressed."""
+    self-contained HTML, for the view in ``now["view"]`` when a button is pressed (the figures
+    are built only then)."""
     from ..analysis.figures import figure_html
     from .scoring_view import heat_cell
 
     def roc_html() -> str:
+        view = now["view"]
         aurocs = {k: v["auroc"] for k, v in view.metrics.items()}
         return figure_html(F.roc_figure(view.roc, aurocs, template=None))
 
     def heat_html() -> str:
+        view = now["view"]
         lams, topks, z = grid
         li, ki = heat_cell(lams, topks, view.lam, view.topk)
         return figure_html(F.auroc_heatmap(lams, topks, z, current=(lams[li], topks[ki]), template=None))

@@ -21,7 +21,7 @@ from .live import PreparedNormalSet
 from .metrics import detection_metrics
 from .vectors import unit_rows
 
-__all__ = ["reworded_bundle", "label_text", "WhatIfResult", "LabelSetScorer"]
+__all__ = ["reworded_bundle", "label_text", "WhatIfResult", "LabelSetScorer", "why_verdicts_differ"]
 
 
 def _replace_class_text(class_text_emb: np.ndarray, text_emb: Mapping[int, np.ndarray]) -> np.ndarray:
@@ -103,3 +103,26 @@ class LabelSetScorer(PreparedNormalSet):
             nearest_class=comp["nearest_class"], anomalous=comp["score"] >= threshold,
             threshold=float(threshold), test_metrics=metrics,
         )
+
+
+def why_verdicts_differ(a: WhatIfResult, b: WhatIfResult) -> list[str]:
+    """Per image, why its verdict differs between label sets ``a`` and ``b`` ('' when it does not).
+
+    Each label set has its own threshold (set on the bundle's test set), so a verdict can flip
+    because the image's score moved past a threshold, because the threshold itself moved while
+    the score hardly did, or both.
+    """
+    out = []
+    for sa, sb, va, vb in zip(a.score, b.score, a.anomalous, b.anomalous):
+        if va == vb:
+            out.append("")
+            continue
+        score_alone = bool(sb >= a.threshold) != bool(va)  # B's score judged by A's threshold
+        threshold_alone = bool(sa >= b.threshold) != bool(va)  # A's score judged by B's threshold
+        if score_alone and not threshold_alone:
+            out.append("the score moved past the threshold")
+        elif threshold_alone and not score_alone:
+            out.append("the threshold moved; the score alone would not flip it")
+        else:
+            out.append("both the score and the threshold moved")
+    return out
