@@ -3,13 +3,9 @@ view, the what-if page's explanations and exports, and one legend entry per clas
 
 from __future__ import annotations
 
-import io
-import json
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from bliss_core import make_simulated_bundle, save_bundle
