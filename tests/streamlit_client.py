@@ -67,3 +67,83 @@ class Session:
                 if fm.script_finished == 1:
                     self.errors.append("script failed to compile")
                 return time.perf_counter() - start
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process in MB (Linux /proc)."""
+    from pathlib import Path
+
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (Linux /proc)."""
+    import os
+
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def class_session(port: int, i: int, stats: dict, seconds: float, interval: float = 0.5,
+                        page: str = "BLISS_scoring") -> None:
+    """One student: open the scoring page, then move λ or K every ``interval`` seconds for
+    ``seconds`` (random slider values on the sliders' own steps); latencies into ``stats``."""
+    import numpy as np
+    import websockets
+
+    rng = np.random.default_rng(i)
+    try:
+        async with websockets.connect(f"ws://127.0.0.1:{port}/_stcore/stream", subprotocols=["streamlit"],
+                                      max_size=None, open_timeout=60) as ws:
+            s = Session(ws, page)
+            stats["first_load_s"].append(await s.run(timeout=300))
+            if "λ" not in s.sliders or "K" not in s.sliders:
+                stats["errors"].append(f"session {i}: the sliders were not found")
+                return
+            seen = {s.metrics.get("BLISS AUROC")}
+            stop_at = time.monotonic() + seconds
+            move = 0
+            while time.monotonic() < stop_at:
+                started = time.monotonic()
+                if move % 2:
+                    widgets = {"λ": float(np.round(rng.uniform(0, 3) / 0.05) * 0.05)}
+                else:
+                    widgets = {"K": float(rng.integers(1, 51))}
+                stats["move_s"].append(await s.run(widgets))
+                seen.add(s.metrics.get("BLISS AUROC"))
+                move += 1
+                await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
+            stats["distinct_auroc"].append(len(seen))
+            stats["errors"].extend(f"session {i}: {e}" for e in s.errors)
+    except Exception as exc:  # noqa: BLE001 - reported by the caller
+        stats["errors"].append(f"session {i}: {type(exc).__name__}: {exc}")
+
+
+async def classroom(port: int, pid: int, sessions: int, seconds: float, interval: float = 0.5,
+                    stagger: float = 0.05) -> dict:
+    """``sessions`` students at once (started ``stagger`` seconds apart); returns the raw stats
+    with the server's resident memory sampled every half second and its CPU seconds."""
+    stats: dict = {"first_load_s": [], "move_s": [], "distinct_auroc": [], "errors": [], "rss_mb": []}
+
+    async def student(i: int) -> None:
+        await asyncio.sleep(i * stagger)
+        await class_session(port, i, stats, seconds, interval)
+
+    tasks = [asyncio.create_task(student(i)) for i in range(sessions)]
+
+    async def sample() -> None:
+        while not all(t.done() for t in tasks):
+            stats["rss_mb"].append(round(rss_mb(pid), 1))
+            await asyncio.sleep(0.5)
+
+    cpu0, t0 = cpu_seconds(pid), time.monotonic()
+    await asyncio.gather(sample(), *tasks)
+    stats["seconds"] = round(time.monotonic() - t0, 1)
+    stats["server_cpu_s"] = round(cpu_seconds(pid) - cpu0, 2)
+    return stats

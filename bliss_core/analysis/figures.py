@@ -21,7 +21,7 @@ import numpy as np
 
 import plotly.graph_objects as go
 
-from ..core.text import shorten
+from ..core.text import shorten, strip_control
 
 # -- palette ------------------------------------------------------------------------------
 IMAGE_COLOR = "#2563eb"  # images (blue)
@@ -56,12 +56,13 @@ TEMPLATE = "plotly_white"
 
 
 def esc(value) -> str:
-    """Escape ``&``, ``<`` and ``>`` for plotly's text (a small HTML subset, so no user tags).
+    """Escape ``&``, ``<`` and ``>`` for plotly's text (a small HTML subset, so no user tags),
+    and drop control and bidi-override characters (they could reverse the text around them).
 
     Quotes stay as they are: plotly does not decode ``&quot;`` and would show it literally, and
     without ``<`` a quote cannot start or end an attribute.
     """
-    return html.escape(str(value), quote=False)
+    return html.escape(strip_control(value), quote=False)
 
 
 def _layout(fig: go.Figure, title: str | None = None, height: int = 420, template: str | None = TEMPLATE,
