@@ -148,17 +148,6 @@ def body(cur: Current) -> None:
             if r.test_metrics:
                 st.caption(f"On the dataset's test set this label set reaches AUROC {r.test_metrics['auroc']:.4f}; "
                            f"threshold {r.threshold:.3f}.")
-            df = pd.DataFrame({
-                "image": names,
-                "verdict": np.where(r.anomalous, "ANOMALY", "normal"),
-                "BLISS": r.score, "internal": r.internal, "external": r.external,
-                "nearest normal class": [b.class_names[int(c)] for c in r.nearest_class],
-            })
-            st.dataframe(df, hide_index=True, column_config={
-                k: st.column_config.NumberColumn(format="%.2f") for k in ("internal", "external", "BLISS")})
-            fig = whatif_figure(len(names), r.internal, r.external, r.score, r.threshold,
-                                f"Scores under label set {side}")
-            st.plotly_chart(fig, key=f"wi_fig_{side}")
 
     if len(emb) and any(t is not None for t in thumbs):
         st.markdown("#### The images")
@@ -168,18 +157,31 @@ def body(cur: Current) -> None:
                 if t is not None:
                     st.image(t, width=96)
                 st.caption(f"#{i + 1}")
+    why = why_verdicts_differ(results["A"][0], results["B"][0]) if len(results) == 2 else []
+    # Each label set's scores full width, one below the other: side by side the tables were cut.
+    for side, (r, _) in results.items():
+        st.markdown(f"#### Scores under label set {side}")
+        df = pd.DataFrame({
+            "image": names,
+            "verdict": np.where(r.anomalous, "ANOMALY", "normal"),
+            "BLISS": r.score, "internal": r.internal, "external": r.external,
+            "nearest normal class": [b.class_names[int(c)] for c in r.nearest_class],
+            **({"why the verdict differs from the other set": why} if why else {}),
+        })
+        left, right = st.columns([3, 2], gap="medium")
+        left.dataframe(df, hide_index=True, use_container_width=True, column_config={
+            k: st.column_config.NumberColumn(format="%.2f") for k in ("internal", "external", "BLISS")})
+        right.plotly_chart(whatif_figure(len(names), r.internal, r.external, r.score, r.threshold, None),
+                           key=f"wi_fig_{side}")
     if len(results) == 2:
         (ra, basis_a), (rb, basis_b) = results["A"], results["B"]
-        why = why_verdicts_differ(ra, rb)
         changed = sum(1 for w in why if w)
         st.info(f"{changed} of {len(names)} verdict(s) differ between label set A and label set B.")
         if changed:
             st.caption("Each label set sets its own threshold on the dataset's test images (catching 95% of its "
                        "anomalies), and scores under different labels are z-scored against different classes. So a "
                        "verdict can flip because the score moved past the threshold, or only because the threshold "
-                       "moved while the score hardly changed:")
-            st.dataframe(pd.DataFrame({"image": [n for n, w in zip(names, why) if w],
-                                       "why the verdict changed": [w for w in why if w]}), hide_index=True)
+                       "moved while the score hardly changed: the tables' last column says which.")
         out = pd.DataFrame({"image": names, "A_internal": ra.internal, "A_external": ra.external, "A_bliss": ra.score,
                             "A_threshold": ra.threshold, "A_anomaly": ra.anomalous, "A_labels": basis_a["labels"],
                             "A_prompt": basis_a["prompt"], "B_internal": rb.internal, "B_external": rb.external,

@@ -199,17 +199,20 @@ def avg_dict_similarity_histogram(
     nbins: int = 50,
     template: str | None = TEMPLATE,
 ) -> go.Figure:
-    """Distribution of each test image's mean similarity to the dictionary, normal vs anomalous."""
+    """Distribution of each test image's mean similarity to the dictionary, normal vs anomalous,
+    each group as a share of itself (a few hundred normal images beside thousands of anomalies)."""
     avg_sim = np.asarray(avg_sim, float)
     y = np.asarray(is_anomaly, bool)
     edges = np.histogram_bin_edges(avg_sim, bins=nbins)
     fig = go.Figure()
     for mask, name, color in ((~y, "normal test images", NORMAL_COLOR), (y, "anomalies", ANOMALY_COLOR)):
         counts, _ = np.histogram(avg_sim[mask], bins=edges)
-        fig.add_trace(_hist_bars(edges, counts, name, color, "avg sim %{x:.3f}<br>%{y} images"))
+        share = counts / max(int(counts.sum()), 1)
+        fig.add_trace(_hist_bars(edges, share, f"{name} ({int(mask.sum()):,})", color,
+                                 "avg sim %{x:.3f}<br>%{y:.1%} of the group"))
     _layout(fig, title, barmode="overlay", bargap=0, template=template)
     fig.update_xaxes(title="mean cosine similarity to all dictionary entries")
-    fig.update_yaxes(title="images")
+    fig.update_yaxes(title="share of the group", tickformat=".0%")
     return fig
 
 
@@ -378,8 +381,12 @@ def whatif_bars(
         fig.add_trace(go.Bar(x=labels, y=list(values), name=esc(key),
                              marker_color=palette.get(key, None)))
     if threshold is not None and np.isfinite(threshold):
-        fig.add_hline(y=threshold, line=dict(color="black", dash="dash"), annotation_text="threshold")
+        fig.add_hline(y=threshold, line=dict(color="black", dash="dash"), annotation_text="threshold",
+                      annotation_position="top left")
     _layout(fig, title, height=height, barmode="group", template=template)
+    # below the axis: over the plot it would hide bars, beside the title it would crowd it
+    fig.update_layout(legend=dict(orientation="h", x=0, xanchor="left", y=-0.15, yanchor="top", bgcolor="rgba(0,0,0,0)"),
+                      margin=dict(b=80))
     fig.update_xaxes(type="category")
     return fig
 
