@@ -185,6 +185,13 @@ def test_share_panel_shows_a_qr_code():
     assert png.startswith(b"\x89PNG") and len(png) > 200
 
 
+def test_share_panel_warns_that_localhost_links_reach_nobody():
+    from bliss_core.app.share import _is_local
+
+    assert _is_local("http://localhost:8501/") and _is_local("http://127.0.0.1:8501/BLISS_scoring")
+    assert not _is_local("http://192.0.2.1:8501/") and not _is_local("https://class.example.org/")
+
+
 # -- what-if ------------------------------------------------------------------------------------
 def _result(score, threshold):
     score = np.asarray(score, float)

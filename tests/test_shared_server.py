@@ -391,3 +391,21 @@ def test_bundle_errors_are_bundle_errors(tmp_path):
         fifo = tmp_path / "b.npz"
         os.mkfifo(fifo)
         load_bundle(fifo)
+
+
+def test_readme_lists_every_shared_server_setting_with_its_default():
+    from bliss_core.settings import SETTINGS
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Settings for a shared server", 1)[1].split("\n## ", 1)[0]
+    rows = {line.split("|")[1].strip(" `"): line.split("|")[2].strip(" `") for line in section.splitlines()
+            if line.startswith("| `BLISS_")}
+    shared = [s for s in SETTINGS.values() if s.shared_server]
+    assert {"BLISS_DATA_ROOT", "BLISS_MAX_BUNDLE_MB", "BLISS_CACHE_SHARED"} <= {s.name for s in shared}
+    for s in shared:
+        assert s.name in rows, s.name
+        if isinstance(s.default, bool):
+            assert rows[s.name] == str(int(s.default))
+        elif isinstance(s.default, (int, float)):
+            assert float(rows[s.name]) == float(s.default), s.name
+    assert SETTINGS["BLISS_MAX_BUNDLE_MB"].default <= 1024 and not SETTINGS["BLISS_DATA_ROOT"].default

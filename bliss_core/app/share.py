@@ -32,6 +32,14 @@ def shareable(source: dict[str, Any]) -> tuple[bool, str]:
                    "simulation.")
 
 
+def _is_local(url: str) -> bool:
+    """Whether ``url`` points at the viewer's own machine (useless to share)."""
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(url).hostname or "").lower()
+    return host in ("localhost", "0.0.0.0", "::1") or host.startswith("127.")
+
+
 def qr_png(url: str, scale: int = 6) -> bytes:
     """The QR code of ``url`` as PNG bytes (segno; no network, no PIL)."""
     import segno
@@ -52,6 +60,10 @@ def share_panel() -> None:
         st.caption("The link appears once the page has loaded in a browser.")
         return
     url = base + "?" + urlencode(dict(st.query_params.to_dict()))
+    if _is_local(base):
+        st.warning("This link names this computer only (localhost): students cannot open it. Open the app "
+                   "through the server's network address (the \"Network URL\" Streamlit prints at start) "
+                   "and the link and code will carry it.", icon=":material/lan:")
     st.caption("Students open this link (or scan the code) to see this view: same data, normal classes, λ and K.")
     text_line(url, limit=500)
     st.image(qr_png(url), width=180)
