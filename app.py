@@ -181,7 +181,7 @@ def home() -> None:
         c1.text_input("Prompt template", value=str(meta.get("prompt", DEFAULT_PROMPT)), disabled=True,
                       help="Fixed by the embeddings; with a real model set it before embedding, or try other "
                            "wordings on the Label what-if page.")
-        c2.text_input("Dictionary", value=f"{meta.get('dictionary', 'unknown')} — {len(b.dict_names)} entries",
+        c2.text_input("Dictionary", value=f"{len(b.dict_names)} entries: {meta.get('dictionary', 'unknown')}",
                       disabled=True)
 
         st.subheader("4 · What is loaded")

@@ -7,11 +7,12 @@ import json
 import pandas as pd
 import streamlit as st
 
-from bliss_core.app import cached, state
+from bliss_core.app import cached, presenter, state
 from bliss_core.app.frame import (
     CLUSTERING_METRICS, download_figure, md_escape, page_setup, run_page, show_clustering_stats,
 )
 from bliss_core.app.sources import CACHE_TTL, Current
+from bliss_core.app.tables import show_table
 from bliss_core.app.thumbnails import has_pictures, hover_thumbnails, thumb_for, thumbs_for_ids
 from bliss_core.app.tour import tour_banner
 from bliss_core.app.views import describe_ids, joint_points, projection_figure, selected_ids, warm_up
@@ -80,7 +81,7 @@ def body(cur: Current) -> None:
         coords = cached.projection(cur.key, tuple(normal), method, int(ss["sample_size"]),
                                    json.dumps(params, sort_keys=True), jp.points)
 
-    left, right = st.columns([3, 1], gap="large")
+    left, right = presenter.side_by_side([3, 1])  # presenter mode: the statistics below the chart, in a row
     with left:
         fig = projection_figure(coords, jp, ss["color_by"], f"{label} of images, normal labels and dictionary text")
         event = st.plotly_chart(fig, key="proj_chart", on_select="rerun", selection_mode=("box", "lasso"))
@@ -95,7 +96,8 @@ def body(cur: Current) -> None:
         download_figure(fig, "embedding_projection", key="dl_proj")
     with right:
         st.markdown("#### Text clustering statistics")
-        show_clustering_stats(stats, [st.container() for _ in CLUSTERING_METRICS])
+        show_clustering_stats(stats, st.columns(len(CLUSTERING_METRICS)) if st.session_state.get("presenter")
+                              else [st.container() for _ in CLUSTERING_METRICS])
         st.caption(finding)
 
     show_selection(b, selected_ids(event))
@@ -119,7 +121,7 @@ def show_selection(b, ids: list[int]) -> None:
         cols = st.columns(8)
         for i, (r, t) in enumerate(thumbs):
             cols[i % 8].image(t, caption=md_escape(r["class"], 30), width=96)
-    st.dataframe(pd.DataFrame(rows), hide_index=True, height=min(400, 38 + 35 * len(rows)))
+    show_table(pd.DataFrame(rows), height=min(400, 38 + 35 * len(rows)))
 
 
 run_page("Embedding space", CAPTION, body)

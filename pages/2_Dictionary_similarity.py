@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from bliss_core.app import cached, state
+from bliss_core.app import cached, presenter, state
 from bliss_core.app.frame import download_figure, page_setup, run_page
 from bliss_core.app.tables import safe_csv
 from bliss_core.app.sources import Current
@@ -45,7 +45,7 @@ def body(cur: Current) -> None:
     tour_banner("dictionary", cur, sim_finding + " " + err_finding)
 
     fig_h, fig_a = similarity_figures(label_sims, image_sims, live)
-    c1, c2 = st.columns(2, gap="large")
+    c1, c2 = presenter.side_by_side(2)
     with c1:
         st.plotly_chart(fig_h, key="sim_hist")
         st.caption(f"{len(normal)} normal label(s) × {len(b.dict_names)} dictionary entries, against "
@@ -57,7 +57,7 @@ def body(cur: Current) -> None:
 
     st.subheader("Where do the errors fall?")
     st.slider("Bins (quantiles of average dictionary similarity)", 4, 20, 8, key="err_bins")
-    c3, c4 = st.columns(2, gap="large")
+    c3, c4 = presenter.side_by_side(2)
     for col, (name, _), fig_e in zip((c3, c4), named, error_rate_figures(named)):
         with col:
             st.plotly_chart(fig_e, key=f"err_{name[:8]}")

@@ -10,10 +10,11 @@ from bliss_core.app.frame import guarded, normal_label, page_setup, run_page, te
 from bliss_core.app.live_panel import live_panel
 from bliss_core.app.scoring_view import live_panel_data, method_rows
 from bliss_core.app.sources import Current
-from bliss_core.app.tables import safe_csv
+from bliss_core.app.tables import safe_csv, show_table
 from bliss_core.app.thumbnails import has_pictures, thumb_uri
 from bliss_core.app.tour import tour_banner
 from bliss_core.app.views import figure_downloads
+from bliss_core.core.findings import caveat, gain_finding, knn_finding
 from bliss_core.core.live import LiveScoring
 
 page_setup()
@@ -24,12 +25,6 @@ CAPTION = (
     "uses. λ = 0 is the uncorrected score. Move the sliders and watch AUROC, the ROC curve and the mistakes change."
 )
 SHOTS = [None, 1, 2, 5, 10, 20, 50, 100, 200]
-KNN_NOTE = (
-    "The image-only kNN baseline scores higher here. It compares each test image with the normal *reference "
-    "images* directly and never reads a label, so the text bias cannot touch it — but it needs reference images "
-    "of every normal class. BLISS and the internal score are label-based scores, and that is the comparison the "
-    "paper makes: BLISS corrects the label score's bias; it does not try to beat image-to-image matching."
-)
 
 
 def _delta(value: float, digits: int, lower_is_better: bool = False) -> dict:
@@ -67,8 +62,9 @@ def slider_area(cur: Current, live: LiveScoring, grid: tuple, now: dict) -> None
     row.metric("False positives", f"{len(view.false_positives):,}")
     row.metric("Missed anomalies", f"{len(view.false_negatives):,}")
     knn = view.metrics.get("knn")
-    if knn is not None and knn["auroc"] > bliss["auroc"] + 0.005:
-        st.caption(KNN_NOTE)
+    findings = [gain_finding(bliss["auroc"], internal["auroc"], lam, topk),  # numbers only: safe as Markdown
+                knn_finding(knn["auroc"] if knn else None, bliss["auroc"])]
+    st.caption(" ".join(f for f in findings if f) + caveat(cur.bundle.untrained, cur.bundle.is_simulation))
     live_panel(data)
     state.sync_query_params()
 
@@ -122,8 +118,7 @@ def body(cur: Current) -> None:
     slider_area(cur, live, grid, now)
     downloads(cur, live, grid, now)
     with st.expander("Baselines (they do not depend on λ and K)"):
-        st.dataframe(pd.DataFrame(method_rows(live.baseline_metrics, ("internal", "maxsim", "knn"))), hide_index=True,
-                     column_config={k: st.column_config.NumberColumn(format="%.4f") for k in ("AUROC", "AUPR", "FPR@95%TPR")})
+        show_table(pd.DataFrame(method_rows(live.baseline_metrics, ("internal", "maxsim", "knn"))))
 
 
 run_page("BLISS scoring", CAPTION, body)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from bliss_core.app import models, state
+from bliss_core.app import models, presenter, state
 from bliss_core.app.frame import md_escape, page_setup, run_page
 from bliss_core.app.tables import safe_csv
 from bliss_core.app.sources import CACHE_TTL, Current
@@ -168,7 +168,7 @@ def body(cur: Current) -> None:
             "nearest normal class": [b.class_names[int(c)] for c in r.nearest_class],
             **({"why the verdict differs from the other set": why} if why else {}),
         })
-        left, right = st.columns([3, 2], gap="medium")
+        left, right = presenter.side_by_side([3, 2], gap="medium")
         left.dataframe(df, hide_index=True, use_container_width=True, column_config={
             k: st.column_config.NumberColumn(format="%.2f") for k in ("internal", "external", "BLISS")})
         right.plotly_chart(whatif_figure(len(names), r.internal, r.external, r.score, r.threshold, None),

@@ -8,6 +8,7 @@ import streamlit as st
 from bliss_core.app import compare_view as cv
 from bliss_core.app.frame import guarded, page_setup, run_page
 from bliss_core.app.uploads import check_uploads
+from bliss_core.app.tables import show_table
 
 page_setup()
 
@@ -16,7 +17,6 @@ CAPTION = (
     "dictionaries, or simulations with other knobs. Is the text clustering effect there in each? How much does "
     "BLISS gain over the plain label score? When the bundles hold the same images, which ones change verdict?"
 )
-FMT4 = {"format": "%.4f"}
 
 
 def _texts(lines: list[str]) -> None:
@@ -60,14 +60,13 @@ def sources_panel() -> list[cv.CompareSource]:
 @guarded
 def summary_section(chosen: list[cv.CompareSource]) -> None:
     st.subheader("What each bundle is")
-    st.dataframe(pd.DataFrame(cv.summary_rows(chosen)), hide_index=True)
+    show_table(pd.DataFrame(cv.summary_rows(chosen)))
     st.subheader("Text clustering statistics")
     st.caption("Mean cosine similarity of distinct texts, of distinct images, and of images with texts (texts: the "
                "class labels and the dictionary); the modality gap is the distance between the mean image and the "
                "mean text embedding. A clustering effect: text ↔ text far above image ↔ text.")
     rows = cv.clustering_rows(chosen)
-    st.dataframe(pd.DataFrame(rows), hide_index=True,
-                 column_config={k: st.column_config.NumberColumn(**FMT4) for k in rows[0] if k != "bundle"})
+    show_table(pd.DataFrame(rows))
     st.plotly_chart(cv.stat_bars(rows), key="cmp_stat_bars")
 
 
@@ -94,8 +93,7 @@ def gain_section(chosen: list[cv.CompareSource], normal_names: list[str], exclud
                "minus the internal score (λ = 0). K stops at a bundle's dictionary size.")
     with st.spinner("Fitting class statistics for each bundle (once per choice of normal classes)…"):
         rows = cv.gain_rows(chosen, normal_names, exclude, lam, topk)
-    st.dataframe(pd.DataFrame(rows), hide_index=True,
-                 column_config={k: st.column_config.NumberColumn(**FMT4) for k in rows[0] if k not in ("bundle", "K used")})
+    show_table(pd.DataFrame(rows))
     st.plotly_chart(cv.gain_bars(rows), key="cmp_gain_bars")
 
 
@@ -128,7 +126,7 @@ def verdict_section(chosen: list[cv.CompareSource], normal_names: list[str], exc
     m[1].metric("Change verdict", f"{changed:,}")
     m[2].metric("Share that changes", f"{changed / shared:.1%}")
     if rows:
-        st.dataframe(pd.DataFrame(rows), hide_index=True)
+        show_table(pd.DataFrame(rows))
         if changed > len(rows):
             st.caption(f"The first {len(rows):,} are listed.")
 
@@ -157,7 +155,7 @@ def body(_cur) -> None:
                 help="Per normal class, dictionary entries equal to its name (ignoring case) are left out of the "
                      "external score.")
     lam, topk = cv.session_lam_topk()
-    c3.metric("λ, K (BLISS scoring page)", f"{lam:g}, {topk}")
+    c3.caption(f"λ = {lam:g}, K = {topk} (set them on the BLISS scoring page)")
     normal_names = list(ss["cmp_normal"])
     if not normal_names:
         st.warning("Choose at least one normal class.")

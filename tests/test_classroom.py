@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from bliss_core import make_simulated_bundle, save_bundle
 from bliss_core.core.diagnostics import bundle_clustering_stats, error_rates_by_dict_similarity
-from bliss_core.core.findings import clustering_finding, dictionary_finding, error_curves_finding, gain_finding
+from bliss_core.core.findings import clustering_finding, dictionary_finding, error_curves_finding, gain_finding, knn_finding
 from bliss_core.core.whatif import WhatIfResult, why_verdicts_differ
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,6 +64,9 @@ def test_dictionary_and_gain_sentences():
     assert "raises AUROC" in gain_finding(0.95, 0.85, 0.5, 10)
     assert "nothing here to correct" in gain_finding(0.85, 0.851, 0.5, 10)
     assert "nothing is corrected" in gain_finding(0.85, 0.85, 0.0, 10)
+    assert knn_finding(0.80, 0.85) == "" and knn_finding(None, 0.85) == ""
+    assert "0.950" in knn_finding(0.95, 0.85) and "never reads a label" in knn_finding(0.95, 0.85)
+    assert "UNTRAINED" in knn_finding(0.95, 0.85, untrained=True)
 
 
 def test_app_captions_say_the_opposite_without_bias_and_gap(monkeypatch):

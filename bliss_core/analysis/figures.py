@@ -65,6 +65,10 @@ def esc(value) -> str:
     return html.escape(strip_control(value), quote=False)
 
 
+#: Legends go below the axis title, never over the data or the panel title.
+_LEGEND_BELOW = dict(orientation="h", x=0, xanchor="left", y=-0.2, yanchor="top", bgcolor="rgba(0,0,0,0)")
+
+
 def _layout(fig: go.Figure, title: str | None = None, height: int = 420, template: str | None = TEMPLATE,
             **kw) -> go.Figure:
     """Common layout. ``template=None`` skips the plotly template (about 30 ms per figure), for
@@ -75,7 +79,7 @@ def _layout(fig: go.Figure, title: str | None = None, height: int = 420, templat
         title=dict(text=esc(title), x=0.01, xanchor="left") if title else None,
         height=height,
         margin=dict(l=50, r=20, t=50 if title else 20, b=45),
-        legend=dict(x=0.99, y=0.99, xanchor="right", yanchor="top", bgcolor="rgba(255,255,255,0.75)"),
+        legend=_LEGEND_BELOW,
         font=dict(family="Inter, Segoe UI, Helvetica, Arial, sans-serif", size=13),
         **kw,
     )
@@ -252,7 +256,7 @@ def _layout_dict(title: str | None, height: int, **kw) -> dict:
         title=dict(text=esc(title), x=0.01, xanchor="left") if title else None,
         height=height,
         margin=dict(l=50, r=20, t=50 if title else 20, b=45),
-        legend=dict(x=0.99, y=0.99, xanchor="right", yanchor="top", bgcolor="rgba(255,255,255,0.75)"),
+        legend=_LEGEND_BELOW,
         font=dict(family="Inter, Segoe UI, Helvetica, Arial, sans-serif", size=13),
     )
     layout.update(kw)

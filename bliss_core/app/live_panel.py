@@ -130,7 +130,7 @@ function drawHist(card, d) {
   const normal = share(d.normal), anomaly = share(d.anomaly), top = Math.max(0.01, ...normal, ...anomaly);
   const f = frame(svg, { h: 250, x0: e[0], x1: e[e.length - 1], y0: 0, y1: top * 1.08,
                          xt: ticks(e[0], e[e.length - 1], 6), yt: ticks(0, top, 4),
-                         fx: (v) => String(+v.toFixed(2)), fy: (v) => `${Math.round(100 * v)}%`,
+                         fx: (v) => String(+v.toFixed(2)), fy: (v) => `${+(100 * v).toFixed(1)}%`,
                          xl: "anomaly score (higher = more anomalous)", yl: "share of the group" });
   const series = [[normal, d.normal, d.colors.normal, "normal test images"], [anomaly, d.anomaly, d.colors.anomaly, "anomalies"]];
   for (const [shares, counts, color, name] of series) {

@@ -13,6 +13,8 @@ _ALWAYS = """
 [data-testid="stMetricLabel"], [data-testid="stMetricLabel"] * {
   white-space: normal !important; overflow: visible !important; text-overflow: clip !important; }
 [data-testid="stMetricValue"] { overflow: visible !important; }
+[data-testid="stWidgetLabel"], [data-testid="stWidgetLabel"] * {
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important; }
 """
 
 _PRESENTER = """
@@ -21,7 +23,10 @@ html, body, [data-testid="stAppViewContainer"] { font-size: 19px; }
 [data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li { font-size: 1.05rem; color: #000; }
 [data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] * { font-size: 1rem !important; color: #111 !important; }
 [data-testid="stMetricLabel"] p { font-size: 1.05rem !important; color: #000 !important; font-weight: 600; }
-[data-testid="stMetricValue"] { font-size: 2.1rem !important; color: #000 !important; }
+[data-testid="stMetricValue"], [data-testid="stMetricValue"] p { font-size: 2.1rem !important; color: #000 !important; }
+[data-testid="stMainBlockContainer"] { padding-left: 1.5rem !important; padding-right: 1.5rem !important;
+  padding-top: 3rem !important; }
+[data-testid="stSidebar"][aria-expanded="true"] { width: 236px !important; min-width: 236px !important; }
 [data-testid="stWidgetLabel"] p { font-size: 1.05rem !important; color: #000 !important; font-weight: 600; }
 h1 { font-size: 2.2rem !important; } h2, h3 { color: #000 !important; }
 [data-testid="stSidebar"] { background: #fff !important; border-right: 2px solid #000; }
@@ -38,3 +43,11 @@ def apply() -> None:
 def toggle() -> None:
     """The sidebar switch (its value also travels in the URL as ``present=1``)."""
     st.toggle("Presenter mode", key="presenter", help="Larger type and high contrast for a projector.")
+
+
+def side_by_side(spec: int | list[int], gap: str = "large") -> list:
+    """``st.columns(spec)``, or the same number of stacked containers in presenter mode, where a
+    1024 px projector leaves too little width for figures and tables side by side."""
+    if st.session_state.get("presenter"):
+        return [st.container() for _ in range(spec if isinstance(spec, int) else len(spec))]
+    return list(st.columns(spec, gap=gap))

@@ -14,7 +14,7 @@ import numpy as np
 
 __all__ = [
     "CLUSTERED_MARGIN", "GAP_CLEAR", "clustering_finding", "dictionary_finding", "error_curves_finding",
-    "gain_finding", "caveat", "texts_are_clustered",
+    "gain_finding", "knn_finding", "caveat", "texts_are_clustered",
 ]
 
 #: Text-text similarity must exceed image-text similarity by this much to call texts clustered.
@@ -137,3 +137,16 @@ def gain_finding(bliss_auroc: float, internal_auroc: float, lam: float, topk: in
         text = (f"At λ = {lam:g}, K = {topk}, the correction leaves AUROC where it was ({internal_auroc:.3f}): "
                 "nothing here to correct.")
     return text + caveat(untrained, simulation)
+
+
+def knn_finding(knn_auroc: float | None, bliss_auroc: float, *, untrained: bool = False,
+                simulation: bool = False) -> str:
+    """Why the image-only kNN baseline beats BLISS, when it does ('' when it does not)."""
+    if knn_auroc is None or not knn_auroc > bliss_auroc + 0.005:
+        return ""
+    return (f"The image-only kNN baseline scores higher here (AUROC {knn_auroc:.3f} against BLISS's "
+            f"{bliss_auroc:.3f}). It compares each test image with the normal reference images directly and never "
+            "reads a label, so the text bias cannot touch it, but it needs reference images of every normal class. "
+            "BLISS and the internal score are label-based scores, and that is the comparison the paper makes: BLISS "
+            "corrects the label score's bias; it does not try to beat image-to-image matching."
+            + caveat(untrained, simulation))
