@@ -234,3 +234,31 @@ def test_legend_has_one_entry_per_class():
     assert len(image_traces) == len(set(jp.class_name[: (jp.modality == "image").sum()]))
     colors = [t.marker.color for t in fig.data if t.name.startswith("images")]
     assert len(set(colors)) == len(colors)
+
+
+def _table_script():
+    import pandas as pd
+    import streamlit as st
+
+    from bliss_core.app.tables import show_table
+
+    st.session_state["presenter"] = st.session_state.get("mode") == "presenter"
+    show_table(pd.DataFrame({"name": ["![x](http://127.0.0.1:9/p.png)", "<img src=x>", "plain"],
+                             "AUROC": [0.912345, float("nan"), 0.5], "n": [1000, 2, 3]}))
+
+
+def test_presenter_tables_are_static_escaped_and_rounded():
+    at = AppTest.from_function(_table_script, default_timeout=TIMEOUT)
+    at.session_state["mode"] = "presenter"
+    at.run()
+    assert not at.exception and len(at.table) == 1 and len(at.dataframe) == 0
+    shown = at.table[0].value
+    cells = shown.iloc[:, 0].tolist()
+    assert all("](" not in c and "<img" not in c for c in cells)  # no live Markdown link or HTML tag
+    assert shown.iloc[0, 1] == "0.9123" and shown.iloc[1, 1] == "–" and shown.iloc[0, 2] == "1,000"
+
+    at = AppTest.from_function(_table_script, default_timeout=TIMEOUT)
+    at.session_state["mode"] = "normal"
+    at.run()
+    assert len(at.dataframe) == 1 and len(at.table) == 0
+    assert at.dataframe[0].value.iloc[0, 0] == "![x](http://127.0.0.1:9/p.png)"  # a grid shows text as text
