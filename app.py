@@ -125,10 +125,9 @@ def home() -> None:
     try:
         if ss.get("link_note"):
             st.info(ss.pop("link_note"), icon=":material/link:")
-        c_tour, _ = st.columns([1, 3])
-        if c_tour.button("Start the guided tour", icon=":material/school:", type="primary", key="tour_start",
-                         help="The paper's three experiments in order: the joint projection, the similarity "
-                              "histograms, then the λ sweep and its mistakes. One click per step."):
+        if st.button("Start the guided tour", icon=":material/school:", type="primary", key="tour_start", width="content",
+                     help="The paper's three experiments in order: the joint projection, the similarity "
+                          "histograms, then the λ sweep and its mistakes. One click per step."):
             start_tour()
         st.subheader("1 · Data source")
         choices = list(SOURCE_LABELS)

@@ -8,7 +8,7 @@ import streamlit as st
 
 from bliss_core.app import models, presenter, state
 from bliss_core.app.frame import md_escape, page_setup, run_page
-from bliss_core.app.tables import safe_csv
+from bliss_core.app.tables import safe_csv, show_table
 from bliss_core.app.sources import CACHE_TTL, Current
 from bliss_core.app.thumbnails import thumb_for, thumbnail
 from bliss_core.app.uploads import IMAGE_TYPES, check_uploads, decode_uploads, upload_limits_text
@@ -169,8 +169,8 @@ def body(cur: Current) -> None:
             **({"why the verdict differs from the other set": why} if why else {}),
         })
         left, right = presenter.side_by_side([3, 2], gap="medium")
-        left.dataframe(df, hide_index=True, use_container_width=True, column_config={
-            k: st.column_config.NumberColumn(format="%.2f") for k in ("internal", "external", "BLISS")})
+        with left:
+            show_table(df, digits=2)
         right.plotly_chart(whatif_figure(len(names), r.internal, r.external, r.score, r.threshold, None),
                            key=f"wi_fig_{side}")
     if len(results) == 2:

@@ -66,9 +66,12 @@ function htmlEl(tag, cls, parent, text) {
 const fmt = (v, d) => (v === null || v === undefined || !isFinite(v) ? "–" : Number(v).toFixed(d));
 const count = (v) => Number(v).toLocaleString("en-US");
 
+// Left margin of the charts: presenter mode's larger type needs room between tick labels and axis title.
+let LEFT = 52;
+
 // One chart frame: axes with ticks, returns scales and the plot group.
 function frame(svg, o) {
-  const W = 460, H = o.h || 300, L = 52, R = 12, T = 10, B = 42;
+  const W = 460, H = o.h || 300, L = LEFT, R = 12, T = 10, B = 42;
   svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
   const sx = (v) => L + ((v - o.x0) / (o.x1 - o.x0 || 1)) * (W - L - R);
   const sy = (v) => H - B - ((v - o.y0) / (o.y1 - o.y0 || 1)) * (H - T - B);
@@ -165,7 +168,7 @@ function viridis(t) {
 
 function drawHeat(card, d) {
   const svg = svgEl("svg", { role: "img", "aria-label": "AUROC over lambda and K" }, card);
-  const nr = d.lams.length, nc = d.topks.length, W = 460, L = 52, T = 6, B = 40, cw = (W - L - 8) / nc, ch = 26;
+  const nr = d.lams.length, nc = d.topks.length, W = 460, L = LEFT, T = 6, B = 40, cw = (W - L - 8) / nc, ch = 26;
   const H = T + nr * ch + B;
   svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
   const flat = d.z.flat().filter((v) => isFinite(v));
@@ -231,6 +234,7 @@ export default function (component) {
   let root = parentElement.querySelector(".bl");
   if (!root) { root = htmlEl("div", "bl", parentElement); root.setAttribute("data-testid", "blissLivePanel"); }
   root.classList.toggle("presenter", !!data.presenter);
+  LEFT = data.presenter ? 70 : 52;
   root.style.setProperty("--line", String(data.presenter ? 3.4 : 2.2));
   const grid = document.createElement("div");
   grid.className = "bl-grid";

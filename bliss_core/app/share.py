@@ -64,6 +64,6 @@ def share_panel() -> None:
         st.warning("This link names this computer only (localhost): students cannot open it. Open the app "
                    "through the server's network address (the \"Network URL\" Streamlit prints at start) "
                    "and the link and code will carry it.", icon=":material/lan:")
-    st.caption("Students open this link (or scan the code) to see this view: same data, normal classes, λ and K.")
+    st.caption("Students open this link (or scan the code) to see this view: the same data, classes, λ and K.")
     text_line(url, limit=500)
     st.image(qr_png(url), width=180)
