@@ -166,7 +166,7 @@ def body(cur: Current) -> None:
             "verdict": np.where(r.anomalous, "ANOMALY", "normal"),
             "BLISS": r.score, "internal": r.internal, "external": r.external,
             "nearest normal class": [b.class_names[int(c)] for c in r.nearest_class],
-            **({"why the verdict differs from the other set": why} if why else {}),
+            **({"why the verdict differs from the other set": why} if any(why) else {}),
         })
         left, right = presenter.side_by_side([3, 2], gap="medium")
         with left:
