@@ -220,6 +220,23 @@ def test_scores_csv_carries_external_and_nearest_class(monkeypatch):
     _ok(at)
     labels = [b.proto.label for b in at.get("download_button")]
     assert any("Scores" in label for label in labels)
+    assert {"⬇ ROC curves (HTML)", "⬇ Score histogram (HTML)", "⬇ λ×K heat map (HTML)"} <= set(labels)
+
+
+def test_score_histogram_download_is_share_of_group():
+    from bliss_core.analysis.figures import score_histogram
+
+    scores = np.r_[np.zeros(10), np.ones(90)]
+    fig = score_histogram(scores, np.r_[np.zeros(10, bool), np.ones(90, bool)], threshold=0.5, nbins=2)
+    normal, anomalous = fig.data
+    assert normal.name == "normal test images (10)" and anomalous.name == "anomalies (90)"
+    def values(y):  # the fast figure path stores arrays as plotly's typed-array dicts
+        if isinstance(y, dict):
+            import base64
+            return np.frombuffer(base64.b64decode(y["bdata"]), dtype=y["dtype"])
+        return np.asarray(y, float)
+
+    np.testing.assert_allclose([values(normal.y).sum(), values(anomalous.y).sum()], [1.0, 1.0])
 
 
 def test_legend_has_one_entry_per_class():

@@ -316,15 +316,17 @@ def score_histogram(
     height: int = 300,
     template: str | None = TEMPLATE,
 ) -> go.Figure:
-    """Score distribution of normal vs anomalous test images with the threshold line."""
+    """Score distribution of normal vs anomalous test images with the threshold line, each group
+    as a share of its own size (as the scoring page draws it: groups of different sizes compare)."""
     s = np.asarray(scores, float)
     y = np.asarray(is_anomaly, bool)
     edges = np.histogram_bin_edges(s, bins=nbins)
     centers, widths = (edges[:-1] + edges[1:]) / 2, np.diff(edges)
     data = []
-    for mask, name, color in ((~y, "normal", NORMAL_COLOR), (y, "anomaly", ANOMALY_COLOR)):
+    for mask, name, color in ((~y, "normal test images", NORMAL_COLOR), (y, "anomalies", ANOMALY_COLOR)):
         counts, _ = np.histogram(s[mask], bins=edges)
-        data.append(dict(type="bar", x=centers, y=counts, width=widths, name=name,
+        data.append(dict(type="bar", x=centers, y=counts / max(int(mask.sum()), 1), width=widths,
+                         name=f"{name} ({int(mask.sum()):,})",
                          marker=dict(color=color, opacity=0.6, line=dict(width=0))))
     extra: dict = {}
     if threshold is not None and np.isfinite(threshold):
@@ -334,7 +336,7 @@ def score_histogram(
                                      showarrow=False, yanchor="bottom")]
     layout = _layout_dict(title, height, barmode="overlay", bargap=0,
                           xaxis=dict(title=dict(text="anomaly score (higher = more anomalous)")),
-                          yaxis=dict(title=dict(text="images")), **extra)
+                          yaxis=dict(title=dict(text="share of the group"), tickformat=".1%"), **extra)
     return _fast_figure(data, layout, template)
 
 

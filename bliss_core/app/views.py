@@ -59,7 +59,7 @@ def whatif_figure(n_images: int, internal: np.ndarray, external: np.ndarray, sco
 
 
 def figure_downloads(where: Any, live: LiveScoring, now: dict, grid: tuple) -> None:
-    """Download buttons (in the container ``where``) for the ROC curves and the heat map as
+    """Download buttons (in the container ``where``) for the ROC curves, the score histogram and the heat map as
     self-contained HTML, for the view in ``now["view"]`` when a button is pressed (the figures
     are built only then)."""
     from ..analysis.figures import figure_html
@@ -70,6 +70,11 @@ def figure_downloads(where: Any, live: LiveScoring, now: dict, grid: tuple) -> N
         aurocs = {k: v["auroc"] for k, v in view.metrics.items()}
         return figure_html(F.roc_figure(view.roc, aurocs, template=None))
 
+    def hist_html() -> str:
+        view = now["view"]
+        return figure_html(F.score_histogram(view.scores, live.is_anomaly, view.threshold,
+                                             title=f"BLISS scores at λ = {view.lam:g}, K = {view.topk}", template=None))
+
     def heat_html() -> str:
         view = now["view"]
         lams, topks, z = grid
@@ -78,5 +83,7 @@ def figure_downloads(where: Any, live: LiveScoring, now: dict, grid: tuple) -> N
 
     where.download_button("⬇ ROC curves (HTML)", roc_html, file_name="roc_curves.html", mime="text/html",
                           on_click="ignore", key="dl_roc", width="content")
+    where.download_button("⬇ Score histogram (HTML)", hist_html, file_name="score_histogram.html", mime="text/html",
+                          on_click="ignore", key="dl_hist", width="content")
     where.download_button("⬇ λ×K heat map (HTML)", heat_html, file_name="auroc_heatmap.html", mime="text/html",
                           on_click="ignore", key="dl_heat", width="content")
