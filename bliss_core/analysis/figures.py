@@ -71,8 +71,8 @@ _LEGEND_BELOW = dict(orientation="h", x=0, xanchor="left", y=-0.2, yanchor="top"
 
 def _layout(fig: go.Figure, title: str | None = None, height: int = 420, template: str | None = TEMPLATE,
             **kw) -> go.Figure:
-    """Common layout. ``template=None`` skips the plotly template (about 30 ms per figure), for
-    the app's live paths where Streamlit's theme styles the chart anyway."""
+    """Common layout. ``template=None`` skips expanding the plotly template (costly per figure),
+    for the app's live paths where Streamlit's theme styles the chart anyway."""
     if template:
         kw["template"] = template
     fig.update_layout(
@@ -264,8 +264,8 @@ def _layout_dict(title: str | None, height: int, **kw) -> dict:
 
 
 def _fast_figure(data: list[dict], layout: dict, template: str | None) -> go.Figure:
-    """A figure from plain dicts without plotly's per-property validation (about 1 ms instead of
-    50 ms): the builders below are on the app's slider path. With a ``template`` the figure is
+    """A figure from plain dicts without plotly's per-property validation, which dominates the
+    cost of building these small figures (BENCHMARKS.md). With a ``template`` the figure is
     validated once more so the named template is expanded (for standalone HTML)."""
     fig = go.Figure(dict(data=data, layout=layout), _validate=False)
     if template:
