@@ -61,11 +61,12 @@ def warn(message: str) -> None:
     print(f"bliss: {printable(message)}", file=sys.stderr, flush=True)
 
 
-def load(path: str, *, mmap: bool = False):
-    """The bundle at ``path`` (checked against the memory available)."""
+def load(path: str, *, mmap: bool | None = None):
+    """The bundle at ``path`` (checked against the memory available; its image embeddings
+    memory-mapped when large, see ``BLISS_MMAP_MB``)."""
     from ..core.bundle import load_bundle
 
-    return load_bundle(path)
+    return load_bundle(path, mmap=mmap)
 
 
 def resolve_normal(text: str, class_names: Sequence[str]) -> list[int]:
