@@ -19,7 +19,7 @@ from ..errors import CommandError
 from ..files import atomic_write
 
 __all__ = ["number_list", "whole_list", "whole", "finite", "load", "say", "warn", "write_csv", "resolve_normal",
-           "resolve_splits", "add_split_arguments"]
+           "resolve_splits", "add_split_arguments", "add_device_argument", "scoring_backend"]
 
 
 def finite(text: str) -> float:
@@ -91,6 +91,24 @@ def resolve_splits(args: argparse.Namespace, class_names: Sequence[str]) -> tupl
     if args.setup:
         return setup_splits(args.setup, len(class_names)), canonical_setup(args.setup)
     return parse_normal_sets(args.normal_sets, class_names), None
+
+
+def add_device_argument(parser: argparse.ArgumentParser) -> None:
+    """``--device auto|cpu|cuda``: where scoring's array work runs (evaluate, score, compare)."""
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
+                        help="where scoring runs: cpu (numpy), cuda (torch on the GPU), auto (the GPU when there "
+                             "is one, else cpu; the default). Results are the same either way.")
+
+
+def scoring_backend(device: str) -> Any:
+    """The scoring backend for ``--device``: ``"numpy"``, or a torch kernels object on the GPU
+    (:func:`bliss_core.scale.torch_backend.auto_backend`; torch is imported only when a GPU
+    may be present). ``cuda`` without a GPU is a one-line error."""
+    if device == "cpu":
+        return "numpy"
+    from ..scale.torch_backend import auto_backend
+
+    return auto_backend(device)
 
 
 def write_csv(path: str | Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Path:
