@@ -233,7 +233,7 @@ class RayEngine:
 
     def _run(self, job: Any, todo: list[tuple[int, str]], rejected: dict[str, tuple[str, str]]) -> int:
         ray = self.ray
-        from PIL import Image
+        from ..embed.decode import transform_output_shape
 
         ctx = ray.data.DataContext.get_current()
         ctx.enable_progress_bars = False  # the pipeline's own progress line says it
@@ -242,7 +242,7 @@ class RayEngine:
         plan = self.plan()
         self.last_plan = plan
         transform = job.loaded.preprocess
-        shape = tuple(np.asarray(transform(Image.new("RGB", (32, 32)))).shape)
+        shape = transform_output_shape(transform)
         precision = job.loaded.precision
         model_args = dict(job.model_args)
         # the workers' numbers must be the driver's: same precision (amp stays amp on a GPU)
