@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import warnings
 from typing import Any
 
 import numpy as np
@@ -102,7 +103,10 @@ class TorchKernels:
             arr = arr[None, :]
         if arr.dtype not in (np.float16, np.float32):
             arr = arr.astype(np.float32)
-        t = self.torch.from_numpy(np.ascontiguousarray(arr)).to(self.device, non_blocking=True).float()
+        with warnings.catch_warnings():  # read-only (memory-mapped) rows: the tensor is never written
+            warnings.simplefilter("ignore", UserWarning)
+            t = self.torch.from_numpy(np.ascontiguousarray(arr))
+        t = t.to(self.device, non_blocking=True).float()
         sq = (t * t).sum(dim=1)
         if not bool(self.torch.isfinite(sq).all()):
             # float32 squares can overflow for huge but finite values: take them in float64
