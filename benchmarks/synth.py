@@ -45,7 +45,7 @@ def _write_small(zf: zipfile.ZipFile, name: str, arr: np.ndarray) -> None:
 
 
 def write_bundle(out: str | Path, n_test: int, n_dict: int, dim: int = 512, n_classes: int = 10,
-                 ref_per_class: int = 1000, float16: bool = True, seed: int = 0, signal: float = 0.6,
+                 ref_per_class: int = 1000, float16: bool = True, seed: int = 0, signal: float = 0.15,
                  image_ids: bool = True) -> Path:
     """Write a synthetic bundle: ``n_classes * ref_per_class`` reference images, then ``n_test``
     test images (classes in turn), ``n_dict`` dictionary entries, D = ``dim``."""

@@ -77,3 +77,18 @@ def test_gpu_embed_without_cuda_says_so():
     proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "gpu_embed.py")], capture_output=True, text=True,
                           env=_env(), cwd=REPO, timeout=120)
     assert proc.returncode == 2 and "--device cpu" in proc.stderr
+
+
+@pytest.mark.slow
+def test_scale_benchmark_quick_runs():
+    """`benchmarks/scale.py --quick` (tiny sizes) runs its sections and writes their JSON."""
+    proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "scale.py"), "--quick", "--only", "ratio,tests,live"],
+                          capture_output=True, text=True, env=_env(), cwd=REPO, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = REPO / "benchmarks" / "results"
+    ratio = json.loads((results / "scale-ratio-quick.json").read_text())
+    assert ratio["ratio_whole_process"] > 0 and ratio["in_process"]["ratio"] > 0
+    tests = json.loads((results / "scale-tests-quick.json").read_text())
+    assert [r["test_images"] for r in tests["rows"]] == [1000, 3000] and "fit_evaluate_wall" in tests
+    live = json.loads((results / "scale-live-quick.json").read_text())
+    assert live["runs"][0]["n_test"] == 3000 and live["median_view_p95_ms"] > 0

@@ -30,6 +30,7 @@ import hashlib
 import json
 import logging
 import os
+import time
 from typing import Any
 
 import numpy as np
@@ -165,7 +166,7 @@ class RayEngine:
         self.address = address
         self.workers = None if workers is None else int(workers)
         self.gpus_per_worker = None if gpus_per_worker is None else float(gpus_per_worker)
-        self.last_plan: dict[str, Any] = {}
+        self.last_stats: dict[str, Any] = {}
 
     # -- connecting ----------------------------------------------------------------------------
     def _connect(self) -> bool:
@@ -240,7 +241,6 @@ class RayEngine:
         ctx.execution_options.preserve_order = True
         logging.getLogger("ray.data").setLevel(logging.WARNING)
         plan = self.plan()
-        self.last_plan = plan
         transform = job.loaded.preprocess
         shape = transform_output_shape(transform)
         precision = job.loaded.precision
@@ -261,7 +261,11 @@ class RayEngine:
         computed = 0
         items = job.items
         position = {key: pos for pos, key in todo}
+        t0 = time.perf_counter()
+        first: tuple[float, int] | None = None
         for out in ds.iter_batches(batch_size=None, batch_format="numpy"):
+            if first is None:
+                first = (time.perf_counter() - t0, len(out["key"]))
             keys = [str(k) for k in out["key"]]
             ok = np.asarray(out["ok"], dtype=bool)
             good = [k for k, o in zip(keys, ok) if o]
@@ -273,4 +277,10 @@ class RayEngine:
                 if not o:
                     rejected[k] = (items[position[k]].image_id, str(reason))
             job.progress.update(len(keys))
+        total = time.perf_counter() - t0
+        # start-up (Ray, the actors loading the model) against the steady state after it
+        self.last_stats = {"plan": plan, "images": len(todo), "pipeline_s": total,
+                           "first_batch_s": first[0] if first else None,
+                           "after_first_batch_images_per_s": ((len(todo) - first[1]) / (total - first[0])
+                                                              if first and total > first[0] else None)}
         return computed
