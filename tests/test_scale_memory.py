@@ -96,3 +96,20 @@ def test_evaluate_on_demand_equals_dense(sim, monkeypatch):
     monkeypatch.setattr(scoring, "DENSE_BYTES", 0)
     lazy = evaluate(sim, splits, **kw)
     assert lazy == dense
+
+
+def test_one_pass_scan_equals_two_passes(sim):
+    k = NumpyKernels()
+    x = sim.image_emb[sim.test_idx]
+    idx, s, other = k.top_similar_and_similarities(x, sim.dict_text_emb, 12, sim.class_text_emb)
+    idx2, s2 = k.top_similar(x, sim.dict_text_emb, 12)
+    assert np.array_equal(idx, idx2) and np.array_equal(s, s2)
+    np.testing.assert_allclose(other, k.similarities(x, sim.class_text_emb), rtol=0, atol=1e-6)
+
+    class FourMethods:  # a backend with only the protocol's four methods
+        name = "plain"
+        class_stats, top_similar, similarities, nearest = k.class_stats, k.top_similar, k.similarities, k.nearest
+
+    a = BlissScorer(backend=FourMethods()).fit_bundle(sim, [0, 2]).decision_function(x)
+    b = BlissScorer().fit_bundle(sim, [0, 2]).decision_function(x)
+    np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)

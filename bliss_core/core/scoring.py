@@ -171,7 +171,7 @@ def _fitted_classes(ref_labels: np.ndarray, n_ref: int) -> np.ndarray:
 DENSE_BYTES = 64 * 1024**2
 #: :meth:`BlissPrecomputed.prepare_all_k` keeps the running sums in float64 up to this size and
 #: in float32 beyond it (half the memory; scores then agree with float64 to about 1e-6).
-ALL_K_FLOAT64_BYTES = 256 * 1024**2
+ALL_K_FLOAT64_BYTES = 64 * 1024**2
 
 
 @dataclass(eq=False)
@@ -413,8 +413,13 @@ class BlissScorer(BaseScorer):
         self._check_fitted()
         m = self.dict_text_.shape[0]
         kmax = check_topk(self.topk if max_topk is None else max_topk, m)
-        label_sim = np.asarray(self.kernels_.similarities(X, self.class_text_), dtype=np.float32)
-        topk_idx, topk_sim = self.kernels_.top_similar(X, self.dict_text_, kmax)
+        both = getattr(self.kernels_, "top_similar_and_similarities", None)
+        if both is not None:  # one pass over X instead of two
+            topk_idx, topk_sim, label_sim = both(X, self.dict_text_, kmax, self.class_text_)
+        else:
+            topk_idx, topk_sim = self.kernels_.top_similar(X, self.dict_text_, kmax)
+            label_sim = self.kernels_.similarities(X, self.class_text_)
+        label_sim = np.asarray(label_sim, dtype=np.float32)
         return BlissPrecomputed(
             label_sim=label_sim,
             topk_idx=np.asarray(topk_idx).astype(index_dtype(m), copy=False),

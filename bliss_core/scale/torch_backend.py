@@ -176,6 +176,22 @@ class TorchKernels:
             sim[blk] = self._numpy(vals, np.float32)
         return idx, sim
 
+    def top_similar_and_similarities(self, X, texts, k, others):
+        """:meth:`top_similar` and :meth:`similarities` (float32) in one pass over ``X``."""
+        tt = self._unit(texts).T.contiguous()
+        ot = self._unit(others).T.contiguous()
+        m, n = tt.shape[1], X.shape[0]
+        idx = np.empty((n, k), dtype=index_dtype(m))
+        sim = np.empty((n, k), dtype=np.float32)
+        other = np.empty((n, ot.shape[1]), dtype=np.float32)
+        for blk in self._blocks(n, m):
+            xb = self._unit(X[blk])
+            vals, pos = self.torch.topk(xb @ tt, k, dim=1, largest=True, sorted=True)
+            idx[blk] = self._numpy(pos, idx.dtype)
+            sim[blk] = self._numpy(vals, np.float32)
+            other[blk] = self._numpy(xb @ ot, np.float32)
+        return idx, sim, other
+
     def similarities(self, X, texts):
         """[N, T] similarities (float32 products, float64 out)."""
         tt = self._unit(texts).T.contiguous()
