@@ -410,7 +410,13 @@ def main(argv=None) -> int:
                                                  "but ray with --quick)")
     ap.add_argument("--repeats", type=int, default=None, help="runs per measurement (default 3; 1 with --quick)")
     ap.add_argument("--tmp", default=None, help="folder for the synthetic bundles (default: a temporary one)")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="BLAS/OpenMP threads of every measured process (default: the libraries' own choice); "
+                         "1 makes a shared machine's noise hit the contenders less")
     a = ap.parse_args(argv)
+    if a.threads:
+        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ[var] = str(a.threads)  # the children inherit it (run.py's _env copies os.environ)
     mode = "full" if a.full else "quick"
     repeats = a.repeats or (3 if mode == "full" else 1)
     only = a.only or ",".join(k for k in SECTIONS if mode == "full" or k != "ray")
@@ -423,6 +429,7 @@ def main(argv=None) -> int:
             t = time.perf_counter()
             r = SECTIONS[sec](mode, Path(tmpd), repeats)
             r.update(section_s=time.perf_counter() - t, mode=mode, machine={**info, "loadavg_end": loadavg()},
+                     threads=a.threads or "default",
                      command="python benchmarks/scale.py " + " ".join(argv))
             (RESULTS / f"scale-{sec}-{mode}.json").write_text(json.dumps(r, indent=1, default=str))
             print(f"[{sec}] done in {r['section_s']:.1f} s -> {RESULTS / f'scale-{sec}-{mode}.json'}",
