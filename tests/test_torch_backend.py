@@ -120,6 +120,14 @@ def test_auto_backend_choices(monkeypatch):
         auto_backend("cuda")
     with pytest.raises(DeviceError, match="unknown device"):
         auto_backend("tpu")
+    # None: the operator's BLISS_DEVICE (what the app calls)
+    monkeypatch.setenv("BLISS_DEVICE", "cpu")
+    assert auto_backend() == "numpy"
+    monkeypatch.setenv("BLISS_DEVICE", "cuda")
+    with pytest.raises(DeviceError, match="no CUDA GPU"):
+        auto_backend()
+    monkeypatch.delenv("BLISS_DEVICE")
+    assert auto_backend() == "numpy"
 
 
 def test_auto_decides_no_gpu_without_importing_torch(tmp_path):

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import settings
 from ..core.kernels import ClassStats, index_dtype, register_backend, row_blocks
 from ..errors import DeviceError, ScoringError
 
@@ -53,14 +54,17 @@ def cuda_available() -> bool:
     return bool(torch.cuda.is_available())
 
 
-def auto_backend(device: str = "auto") -> Any:
+def auto_backend(device: str | None = None) -> Any:
     """The scoring backend for ``device``: ``"numpy"`` for ``cpu`` (and for ``auto`` without a
     GPU), a :class:`TorchKernels` on the GPU for ``cuda`` / ``cuda:N`` (and ``auto`` with one).
+    None reads ``BLISS_DEVICE`` (default ``auto``): what the app calls.
 
     Pass the result as ``backend=`` to a scorer, :func:`~bliss_core.core.evaluate.evaluate` or
     :class:`~bliss_core.core.live.LiveScoring`. ``cuda`` without a GPU raises
     :class:`DeviceError` in one sentence.
     """
+    if device is None:
+        device = settings.get("BLISS_DEVICE")
     dev = str(device or "auto").strip().lower()
     if dev == "cpu":
         return "numpy"
