@@ -91,6 +91,14 @@ class EmbedError(BlissError, RuntimeError):
     """Embedding could not be completed."""
 
 
+class DeviceError(BlissError, RuntimeError):
+    """A compute device that was asked for (``--device cuda``) is not available here."""
+
+
+class EngineError(BlissError, RuntimeError):
+    """A distributed engine (``bliss embed --engine ray``) is missing or cannot run the job."""
+
+
 class OutputError(BlissError, OSError):
     """An output path that must not be written (not a regular file, missing folder, ...)."""
 

@@ -97,6 +97,9 @@ _ALL = [
             "'off' disables it."),
     Setting("BLISS_PROJECTION_CACHE_FILES", 256, _positive(_int), "Most projection files kept on disk."),
     Setting("BLISS_CACHE_TTL_S", 3600, _positive(_int), "Seconds the app keeps an unused cached computation."),
+    Setting("BLISS_MMAP_MB", 256.0, _positive(float),
+            "Bundles whose image embeddings take at least this many MB (as stored) are memory-mapped "
+            "from the file instead of read into memory (load_bundle(..., mmap=None))."),
     # -- running ----------------------------------------------------------------------------------
     Setting("BLISS_DEVICE", "auto", str,
             "Device for scoring in the app: auto (a CUDA GPU when there is one), cpu or cuda."),

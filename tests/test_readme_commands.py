@@ -18,6 +18,7 @@ def _commands() -> list[str]:
     text = README.read_text(encoding="utf-8")
     out = []
     for block in re.findall(r"```bash\n(.*?)```", text, flags=re.S):
+        block = re.sub(r"\\\n\s*", " ", block)  # a command continued on the next line
         for line in block.splitlines():
             line = line.split(" #")[0].strip()
             for part in re.split(r";\s*do\s+|;\s*done|&&", line):

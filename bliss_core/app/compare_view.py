@@ -161,7 +161,9 @@ def normal_indices(bundle: Bundle, names: Sequence[str]) -> tuple[int, ...]:
 # -- cached computations (shared by every session of the process) ------------------------------
 @st.cache_resource(max_entries=12, ttl=CACHE_TTL, show_spinner=False)
 def _live(key: str, normal: tuple[int, ...], exclude: bool, max_topk: int, _bundle: Bundle) -> LiveScoring:
-    return LiveScoring(_bundle, list(normal), max_topk=max_topk, exclude_normal_names=exclude)
+    from .cached import scoring_backend
+
+    return LiveScoring(_bundle, list(normal), max_topk=max_topk, exclude_normal_names=exclude, backend=scoring_backend())
 
 
 def live_for(source: CompareSource, normal: tuple[int, ...], exclude: bool) -> LiveScoring:

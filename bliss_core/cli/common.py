@@ -15,11 +15,10 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from ..core.text import csv_row, printable
-from ..errors import CommandError
 from ..files import atomic_write
 
 __all__ = ["number_list", "whole_list", "whole", "finite", "load", "say", "warn", "write_csv", "resolve_normal",
-           "resolve_splits", "add_split_arguments"]
+           "resolve_splits", "add_split_arguments", "add_device_argument", "scoring_backend"]
 
 
 def finite(text: str) -> float:
@@ -61,11 +60,12 @@ def warn(message: str) -> None:
     print(f"bliss: {printable(message)}", file=sys.stderr, flush=True)
 
 
-def load(path: str, *, mmap: bool = False):
-    """The bundle at ``path`` (checked against the memory available)."""
+def load(path: str, *, mmap: bool | None = None):
+    """The bundle at ``path`` (checked against the memory available; its image embeddings
+    memory-mapped when large, see ``BLISS_MMAP_MB``)."""
     from ..core.bundle import load_bundle
 
-    return load_bundle(path)
+    return load_bundle(path, mmap=mmap)
 
 
 def resolve_normal(text: str, class_names: Sequence[str]) -> list[int]:
@@ -92,6 +92,24 @@ def resolve_splits(args: argparse.Namespace, class_names: Sequence[str]) -> tupl
     return parse_normal_sets(args.normal_sets, class_names), None
 
 
+def add_device_argument(parser: argparse.ArgumentParser) -> None:
+    """``--device auto|cpu|cuda``: where scoring's array work runs (evaluate, score, compare)."""
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
+                        help="where scoring runs: cpu (numpy), cuda (torch on the GPU), auto (the GPU when there "
+                             "is one, else cpu; the default). Results are the same either way.")
+
+
+def scoring_backend(device: str) -> Any:
+    """The scoring backend for ``--device``: ``"numpy"``, or a torch kernels object on the GPU
+    (:func:`bliss_core.scale.torch_backend.auto_backend`; torch is imported only when a GPU
+    may be present). ``cuda`` without a GPU is a one-line error."""
+    if device == "cpu":
+        return "numpy"
+    from ..scale.torch_backend import auto_backend
+
+    return auto_backend(device)
+
+
 def write_csv(path: str | Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Path:
     """Write a CSV atomically; text cells that a spreadsheet would run as a formula are
     neutralised (OWASP). The folder must exist; an existing non-regular target is refused."""
@@ -102,9 +120,3 @@ def write_csv(path: str | Path, header: Sequence[str], rows: Iterable[Sequence[A
         for row in rows:
             writer.writerow(csv_row(row))
     return out
-
-
-def require(condition: bool, message: str) -> None:
-    """Raise :class:`CommandError` with ``message`` unless ``condition``."""
-    if not condition:
-        raise CommandError(message)

@@ -13,7 +13,9 @@ import json
 from pathlib import Path
 
 from ..core.text import printable, shorten
-from .common import add_split_arguments, finite, load, resolve_splits, say, warn, whole, write_csv
+from ..core.scoring import DEFAULT_LAMBDA, DEFAULT_TOPK
+from .common import (add_device_argument, add_split_arguments, finite, load, resolve_splits, say, scoring_backend, warn,
+                     whole, write_csv)
 
 CSV_HEADER = ["name", "path", "model", "weights", "prompt", "dictionary", "untrained", "simulation",
               "text_text", "image_image", "image_text", "modality_gap",
@@ -25,8 +27,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
                         description="Compare bundles (other models, prompts or dictionaries) on the same splits.")
     cp.add_argument("bundles", nargs="+", metavar="BUNDLE.npz", help="bundles to compare (a file may repeat)")
     add_split_arguments(cp)
-    cp.add_argument("--lam", type=finite, default=0.5, help="lambda of the BLISS column (default 0.5)")
-    cp.add_argument("--topk", type=whole, default=10, help="K of the BLISS column (default 10)")
+    cp.add_argument("--lam", type=finite, default=DEFAULT_LAMBDA, help=f"lambda of the BLISS column (default {DEFAULT_LAMBDA:g})")
+    cp.add_argument("--topk", type=whole, default=DEFAULT_TOPK, help=f"K of the BLISS column (default {DEFAULT_TOPK})")
     cp.add_argument("--knn-k", type=whole, default=5, help="neighbours of the kNN baseline (default 5)")
     cp.add_argument("--exclude-normal-names", action="store_true",
                     help="per split, leave dictionary entries equal to a normal class's name out of the external score")
@@ -36,6 +38,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     cp.add_argument("--projection", default="tsne", choices=["pca", "tsne", "umap"],
                     help="projection of the report's small multiples (default tsne)")
     cp.add_argument("--max-points", type=whole, default=1000, help="images sampled per projection (default 1000)")
+    add_device_argument(cp)
     cp.set_defaults(func=run)
     return cp
 
@@ -72,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
         from ..analysis.htmlfiles import output_folder
 
         out = output_folder(args.out)  # before any work
+    backend = scoring_backend(args.device)  # a missing GPU is an error before any bundle is read
     named, bundles, setup = [], [], None
     for path in args.bundles:
         bundle = load(path)
@@ -79,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         named.append((Path(path).stem, str(path), bundle, splits))
         bundles.append(bundle)
     result = compare_bundles(named, args.lam, args.topk, setup=setup, exclude_normal_names=args.exclude_normal_names,
-                             knn_k=args.knn_k)
+                             knn_k=args.knn_k, backend=backend)
     if args.json:
         print(json.dumps(result))
     else:

@@ -9,7 +9,7 @@ from typing import Any
 from ..core.text import DEFAULT_PROMPT
 from ..errors import CommandError
 from ..files import check_output
-from .common import warn, whole
+from .common import finite, warn, whole
 
 DESCRIPTION = (
     "Embed a dataset's images, its class names and a text dictionary with a CLIP-like model "
@@ -47,7 +47,15 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--data-root", default=None, metavar="DIR", help="where torchvision datasets are read or downloaded")
     p.add_argument("--cache-dir", default=None, metavar="DIR",
                    help="embedding cache (default $BLISS_CACHE_DIR or ~/.cache/bliss-lab/embeddings)")
-    p.add_argument("--workers", type=whole, default=None, metavar="N", help="image decoding threads (default min(4, CPUs))")
+    p.add_argument("--workers", type=whole, default=None, metavar="N",
+                   help="local engine: image decoding threads (default min(4, CPUs)); ray engine: model workers "
+                        "(default one per GPU, or 1)")
+    p.add_argument("--engine", default="local", choices=["local", "ray"],
+                   help="local: this machine (default); ray: a Ray Data pipeline on a Ray cluster (pip install bliss-lab[ray])")
+    p.add_argument("--ray-address", default=None, metavar="ADDR",
+                   help="with --engine ray: the cluster ('auto' for the one 'ray start --head' runs; default: start a local Ray)")
+    p.add_argument("--gpus-per-worker", type=finite, default=None, metavar="G",
+                   help="with --engine ray: GPUs per model worker (default 1 when the cluster has GPUs, else 0)")
     p.set_defaults(func=run)
     return p
 
@@ -65,6 +73,18 @@ class _StderrProgress:
             print(line, file=sys.stderr, flush=True)
 
 
+def _engine(args: argparse.Namespace) -> tuple[Any, int | None]:
+    """The engine for ``--engine`` and the decoding threads for the local pipeline; Ray's
+    absence is one line naming the extra to install."""
+    if args.engine == "ray":
+        from ..scale.ray_engine import RayEngine
+
+        return RayEngine(address=args.ray_address, workers=args.workers, gpus_per_worker=args.gpus_per_worker), None
+    if args.ray_address is not None or args.gpus_per_worker is not None:
+        raise CommandError("--ray-address and --gpus-per-worker go with --engine ray.")
+    return None, args.workers
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``bliss embed`` from parsed arguments."""
     for flag in ("batch_size", "per_class_limit", "workers"):
@@ -74,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
     if not str(args.out).endswith(".npz"):
         raise CommandError(f"--out {args.out}: bundle files end in .npz.")
     check_output(args.out)  # before the model loads, not after an hour of embedding
+    engine, workers = _engine(args)
     try:
         from ..embed.pipeline import embed_dataset
     except ImportError as exc:  # torch / open_clip missing
@@ -83,8 +104,8 @@ def run(args: argparse.Namespace) -> int:
             data=args.data, model=args.model, pretrained=args.pretrained, out=args.out,
             dictionary=args.dictionary, prompt=args.prompt, device=args.device, batch_size=args.batch_size,
             per_class_limit=args.per_class_limit, preprocess=args.preprocess, data_root=args.data_root,
-            cache_dir=args.cache_dir, workers=args.workers, progress=_StderrProgress(),
-            class_names=args.class_names, precision=args.precision,
+            cache_dir=args.cache_dir, workers=workers, progress=_StderrProgress(),
+            class_names=args.class_names, precision=args.precision, engine=engine,
         )
     except KeyboardInterrupt:
         raise CommandError("interrupted; finished batches are cached and a rerun resumes from them.") from None

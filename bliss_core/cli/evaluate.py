@@ -9,7 +9,8 @@ import sys
 from ..core.scoring import DEFAULT_LAMBDA, DEFAULT_TOPK
 from ..core.text import printable
 from ..errors import CommandError
-from .common import add_split_arguments, load, number_list, resolve_splits, whole, whole_list
+from .common import (add_device_argument, add_split_arguments, load, number_list, resolve_splits, scoring_backend,
+                     whole, whole_list)
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -27,6 +28,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
                     help="N reference images per normal class, drawn at random per seed (all of a smaller class)")
     ev.add_argument("--seeds", type=whole, default=1, metavar="S",
                     help="with --shots: S random draws (seeds 0..S-1); AUROC is averaged over them (default 1)")
+    add_device_argument(ev)
     ev.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     ev.set_defaults(func=run)
     return ev
@@ -35,6 +37,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from ..core.evaluate import evaluate, format_table
 
+    backend = scoring_backend(args.device)  # before loading: a missing GPU is said at once
     bundle = load(args.bundle)
     splits, setup = resolve_splits(args, bundle.class_names)
     if args.method != "bliss" and not args.json and (len(args.lam) > 1 or len(args.topk) > 1):
@@ -42,7 +45,8 @@ def run(args: argparse.Namespace) -> int:
     if args.seeds != 1 and args.shots is None:
         raise CommandError("--seeds draws reference images at random, so it needs --shots N.")
     result = evaluate(bundle, splits, args.lam, args.topk, method=args.method, setup=setup, knn_k=args.knn_k,
-                      exclude_normal_names=args.exclude_normal_names, shots=args.shots, seeds=args.seeds)
+                      exclude_normal_names=args.exclude_normal_names, shots=args.shots, seeds=args.seeds,
+                      backend=backend)
     result["bundle"] = {"path": str(args.bundle), "untrained": bundle.untrained, "simulation": bundle.is_simulation}
     if args.json:
         print(json.dumps(result))

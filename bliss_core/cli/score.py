@@ -6,7 +6,7 @@ import argparse
 
 from ..errors import CommandError
 from ..core.scoring import DEFAULT_LAMBDA, DEFAULT_TOPK
-from .common import finite, load, resolve_normal, warn, whole, write_csv
+from .common import add_device_argument, finite, load, resolve_normal, scoring_backend, warn, whole, write_csv
 
 HEADER = ["index", "image_id", "label", "class_name", "is_anomaly", "score", "internal", "external",
           "nearest_normal_class"]
@@ -21,22 +21,25 @@ def add_parser(sub) -> argparse.ArgumentParser:
     sc.add_argument("--exclude-normal-names", action="store_true",
                     help="leave dictionary entries equal to a normal class's name out of the external score")
     sc.add_argument("--out", required=True, help="CSV file to write (its folder must exist)")
+    add_device_argument(sc)
     sc.set_defaults(func=run)
     return sc
 
 
 def run(args: argparse.Namespace) -> int:
     from ..core.evaluate import normal_name_entries
+    from ..core.kernels import take_rows
     from ..core.scoring import BlissScorer
 
+    backend = scoring_backend(args.device)
     bundle = load(args.bundle)
     normal = resolve_normal(args.normal, bundle.class_names)
     test = bundle.test_idx
     if test.size == 0:
         raise CommandError(f"{args.bundle}: the bundle has no test images to score.")
-    scorer = BlissScorer(lam=args.lam, topk=args.topk).fit_bundle(bundle, normal)
+    scorer = BlissScorer(lam=args.lam, topk=args.topk, backend=backend).fit_bundle(bundle, normal)
     drop = normal_name_entries(bundle, normal) if args.exclude_normal_names else set()
-    pre = scorer.precompute(bundle.image_emb[test], max_topk=min(len(bundle.dict_names), args.topk + len(drop)))
+    pre = scorer.precompute(take_rows(bundle.image_emb, test), max_topk=min(len(bundle.dict_names), args.topk + len(drop)))
     parts = pre.excluding(drop, args.topk).components(args.lam, args.topk)
     normal_set = set(normal)
 

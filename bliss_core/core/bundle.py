@@ -7,12 +7,18 @@ documented in the README; it is always written and read with ``allow_pickle=Fals
 Before anything is decompressed, :func:`load_bundle` reads every member's ``.npy`` header and
 adds up the bytes the arrays declare, so a small file that claims a huge array (a "bundle
 bomb") is refused in one sentence instead of exhausting memory.
+
+Large bundles are memory-mapped: ``np.savez`` stores members uncompressed, so the bytes of
+``image_emb`` lie contiguous in the file, after the member's zip local header and its ``.npy``
+header; :func:`load_bundle` maps them there (read-only, float16 or float32 as stored) instead
+of reading them, checks them block by block, and the scoring kernels read them block by block.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import struct
 import zipfile
 from dataclasses import InitVar, dataclass, field
 from pathlib import Path
@@ -20,12 +26,13 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from .. import settings
 from ..errors import BundleError, VectorError
 from ..files import atomic_write, open_regular
 from .vectors import squared_row_norms, unit_rows
 
 __all__ = ["Bundle", "BundleError", "REQUIRED_KEYS", "OPTIONAL_KEYS", "load_bundle", "save_bundle",
-           "declared_sizes", "available_memory"]
+           "declared_sizes", "available_memory", "mapped_member"]
 
 REQUIRED_KEYS = (
     "image_emb",
@@ -85,6 +92,9 @@ class Bundle:
         # an inf or NaN always shows), so one pass over the rows checks and normalises.
         checked = {}
         for key in EMBEDDING_KEYS:
+            if key == "image_emb" and isinstance(self.image_emb, np.memmap):
+                self.image_emb = _checked_mapped_rows(self.image_emb, where)
+                continue
             arr = np.asarray(getattr(self, key))
             x32 = np.asarray(arr, dtype=np.float32)
             sq = squared_row_norms(x32)
@@ -139,6 +149,11 @@ class Bundle:
         return int(self.image_emb.shape[1])
 
     @property
+    def mapped(self) -> bool:
+        """True when ``image_emb`` is read from the bundle file on demand (memory-mapped)."""
+        return isinstance(self.image_emb, np.memmap)
+
+    @property
     def untrained(self) -> bool:
         """True when the embeddings came from a model with random weights."""
         return bool(self.meta.get("untrained", False))
@@ -185,11 +200,52 @@ class Bundle:
         )
 
 
+#: Rows checked at a time when a memory-mapped ``image_emb`` is validated.
+MAPPED_CHECK_ROWS = 65536
+#: How far from 1 a stored row's norm may be for the mapped rows to be used as they are
+#: (float16 rounding of a unit row moves its norm by up to ~5e-4).
+UNIT_TOLERANCE = {np.dtype(np.float16): 2e-3, np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-5}
+
+
+def _checked_mapped_rows(arr: np.memmap, where: str) -> np.ndarray:
+    """Check a mapped ``image_emb`` block by block (finite, non-zero rows) without copying it.
+
+    Rows already of unit length (what :func:`save_bundle` writes) are used as mapped; a file
+    whose rows are not is normalised into memory instead (when that memory is available).
+    """
+    n = arr.shape[0]
+    tol = UNIT_TOLERANCE.get(arr.dtype, 1e-5)
+    unit = True
+    for start in range(0, n, MAPPED_CHECK_ROWS):
+        block = np.asarray(arr[start:start + MAPPED_CHECK_ROWS], dtype=np.float32)
+        sq = squared_row_norms(block)
+        if not np.all(np.isfinite(sq)):
+            raise BundleError(f"{where}: image_emb contains NaN or infinite values.")
+        zero = np.flatnonzero(sq <= 0)
+        if zero.size:
+            raise BundleError(f"{where}: image_emb row {start + int(zero[0])} has zero length and cannot be normalised.")
+        unit = unit and bool(np.max(np.abs(np.sqrt(sq) - 1.0)) <= tol)
+    if unit:
+        return arr
+    need = n * arr.shape[1] * 4
+    avail = available_memory()
+    if avail is not None and need > avail:
+        raise BundleError(f"{where}: image_emb rows are not of unit length, and normalising them needs "
+                          f"{_fmt_bytes(need)}, more than the {_fmt_bytes(avail)} of memory available; "
+                          "re-save the bundle with bliss so that it can be memory-mapped.")
+    out = np.empty((n, arr.shape[1]), dtype=np.float32)
+    for start in range(0, n, MAPPED_CHECK_ROWS):
+        out[start:start + MAPPED_CHECK_ROWS] = unit_rows(np.asarray(arr[start:start + MAPPED_CHECK_ROWS]))
+    return out
+
+
 def save_bundle(bundle: Bundle, path: str | os.PathLike, *, float16: bool = False,
                 create_parents: bool = False) -> Path:
     """Write ``bundle`` to ``path`` atomically (temporary file in the same folder, then rename).
 
-    The members are stored uncompressed, as :func:`numpy.savez` does.
+    The members are stored uncompressed, as :func:`numpy.savez` does, so that a large bundle's
+    ``image_emb`` can be memory-mapped when it is loaded. ``float16`` halves the image
+    embeddings (the text embeddings stay float32).
     """
     path = Path(path)
     dtype = np.float16 if float16 else np.float32
@@ -276,13 +332,60 @@ def _fmt_bytes(n: float) -> str:
     return f"{n / 1024:.1f} KiB"
 
 
-def load_bundle(path: str | os.PathLike | Any, *, max_mb: float | None = None) -> Bundle:
+def mapped_member(fh: Any, info: zipfile.ZipInfo, where: str) -> tuple[np.dtype, tuple[int, ...], int] | None:
+    """Where a stored (uncompressed) ``.npy`` member's array data lie in the zip file: its
+    dtype, shape and byte offset, or None when it cannot be mapped (compressed, encrypted,
+    Fortran order, not floats, empty). Inconsistent sizes raise :class:`BundleError`."""
+    from numpy.lib import format as npformat
+
+    if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 0x1:
+        return None
+    try:
+        fh.seek(info.header_offset)
+        head = fh.read(30)
+        if len(head) != 30 or head[:4] != b"PK\x03\x04":
+            raise BundleError(f"{where}: the zip entry of {info.filename} is damaged.")
+        name_len, extra_len = struct.unpack("<HH", head[26:30])
+        start = info.header_offset + 30 + name_len + extra_len
+        fh.seek(start)
+        version = npformat.read_magic(fh)
+        if version == (1, 0):
+            shape, fortran, dtype = npformat.read_array_header_1_0(fh)
+        elif version == (2, 0):
+            shape, fortran, dtype = npformat.read_array_header_2_0(fh)
+        else:
+            return None
+        offset = fh.tell()
+        size = fh.seek(0, os.SEEK_END)
+    except BundleError:
+        raise
+    except (ValueError, OSError, EOFError, struct.error) as exc:
+        raise BundleError(f"{where}: member {info.filename} is not a readable .npy array ({exc}).") from None
+    count = 1
+    for dim in shape:
+        count *= int(dim)
+    if fortran or dtype.kind != "f" or len(shape) != 2 or count == 0:
+        return None
+    nbytes = count * dtype.itemsize
+    if offset - start + nbytes > info.file_size or offset + nbytes > size:
+        raise BundleError(f"{where}: member {info.filename} is shorter than the array it declares (truncated file?).")
+    return dtype, tuple(int(d) for d in shape), offset
+
+
+def load_bundle(path: str | os.PathLike | Any, *, max_mb: float | None = None, mmap: bool | None = None) -> Bundle:
     """Read and validate a bundle; any problem raises :class:`BundleError` naming the file.
 
     ``path`` may be a path or a binary file object (an upload). The arrays' declared sizes are
     checked before anything is decompressed: against ``max_mb`` when given (the app passes
     ``BLISS_MAX_BUNDLE_MB`` for uploads), else against the memory available. Pickled objects
     are never loaded.
+
+    ``mmap``: map ``image_emb`` from the file instead of reading it (paths only; a file object
+    is always read). None (the default) maps it when it takes at least ``BLISS_MMAP_MB`` as
+    stored. A mapped ``image_emb`` is read-only and keeps its stored dtype (float16 or
+    float32); it is checked block by block, and if its rows are not of unit length (not
+    written by :func:`save_bundle`) it is normalised into memory after all. A member stored
+    compressed cannot be mapped and is read.
     """
     if isinstance(path, (str, os.PathLike)):
         p = Path(path)
@@ -293,17 +396,18 @@ def load_bundle(path: str | os.PathLike | Any, *, max_mb: float | None = None) -
         try:
             # Regular files only: a FIFO or device named *.npz must not hang or flood the reader.
             with open_regular(p) as fh:
-                return _load(fh, str(p), max_mb)
+                return _load(fh, str(p), max_mb, mmap)
         except OSError as exc:
             raise BundleError(f"{p}: cannot be read ({getattr(exc, 'strerror', None) or exc}).") from None
-    return _load(path, str(getattr(path, "name", "uploaded bundle")), max_mb)
+    return _load(path, str(getattr(path, "name", "uploaded bundle")), max_mb, False)
 
 
-def _load(source: Any, where: str, max_mb: float | None) -> Bundle:
+def _load(source: Any, where: str, max_mb: float | None, mmap: bool | None) -> Bundle:
     try:
         zf = zipfile.ZipFile(source)
     except (zipfile.BadZipFile, OSError, EOFError, ValueError):
         raise BundleError(f"{where}: not an .npz bundle (the file is not a valid zip archive).") from None
+    mapped: tuple[np.dtype, tuple[int, ...], int] | None = None
     with zf:
         decl = declared_sizes(zf, where)
         keys = set(decl)
@@ -313,7 +417,13 @@ def _load(source: Any, where: str, max_mb: float | None) -> Bundle:
         extra = sorted(keys - set(REQUIRED_KEYS) - set(OPTIONAL_KEYS))
         if extra:
             raise BundleError(f"{where}: unexpected key(s) {', '.join(extra)}; is this a bliss bundle?")
-        need = _bytes_needed(decl)
+        if mmap is None:
+            shape, dtype = decl["image_emb"]
+            stored = dtype.itemsize * int(np.prod(shape, dtype=np.float64)) if dtype.kind == "f" else 0
+            mmap = stored >= settings.get("BLISS_MMAP_MB") * 1024**2
+        if mmap:
+            mapped = mapped_member(source, zf.getinfo("image_emb.npy"), where)
+        need = _bytes_needed({k: v for k, v in decl.items() if not (mapped and k == "image_emb")})
         if max_mb is not None:
             if need > max_mb * 1024**2:
                 raise BundleError(f"{where}: its arrays would take {_fmt_bytes(need)}, above the {max_mb:g} MB "
@@ -323,10 +433,15 @@ def _load(source: Any, where: str, max_mb: float | None) -> Bundle:
             if avail is not None and need > avail:
                 raise BundleError(f"{where}: its arrays would take {_fmt_bytes(need)}, more than the "
                                   f"{_fmt_bytes(avail)} of memory available.")
+    wanted = [k for k in list(REQUIRED_KEYS) + [k for k in OPTIONAL_KEYS if k in keys]
+              if not (mapped and k == "image_emb")]
     try:
         source.seek(0)
         with np.load(source, allow_pickle=False) as npz:
-            data = {k: npz[k] for k in list(REQUIRED_KEYS) + [k for k in OPTIONAL_KEYS if k in keys]}
+            data = {k: npz[k] for k in wanted}
+        if mapped:
+            dtype, shape, offset = mapped
+            data["image_emb"] = np.memmap(source, dtype=dtype, mode="r", offset=offset, shape=shape)
     except ValueError as exc:
         if "pickle" in str(exc).lower():
             raise BundleError(f"{where}: holds pickled Python objects, which are never loaded.") from None

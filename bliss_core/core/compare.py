@@ -77,6 +77,7 @@ def compare_row(
     knn_k: int = 5,
     lams: Sequence[float] = DEFAULT_LAMS,
     topks: Sequence[int] = DEFAULT_TOPKS,
+    backend: Any = "numpy",
 ) -> dict[str, Any]:
     """One bundle's row of a comparison (JSON-ready).
 
@@ -84,22 +85,23 @@ def compare_row(
     ``topk``), ``maxsim`` and ``knn``; ``best`` the (lambda, K) of the grid ``lams`` x ``topks``
     (K clipped to the dictionary) with the highest mean AUROC, the first in grid order on a
     tie. All BLISS numbers come from one :func:`evaluate` call, which reuses every part of the
-    work that does not depend on lambda and K.
+    work that does not depend on lambda and K. ``backend``: where the array work runs
+    (:mod:`bliss_core.core.kernels`; the numbers are the same on every backend).
     """
     lam = check_lambda(lam)
     grid_k = grid_topks(bundle, splits, exclude_normal_names, topks)
     grid_l = [check_lambda(v) for v in lams]
     all_l = list(dict.fromkeys([*grid_l, 0.0, lam]))
     all_k = list(dict.fromkeys([*grid_k, int(topk)]))
-    res = evaluate(bundle, splits, all_l, all_k, exclude_normal_names=exclude_normal_names)
+    res = evaluate(bundle, splits, all_l, all_k, exclude_normal_names=exclude_normal_names, backend=backend)
     mean = {(r["lam"], r["topk"]): r["auroc_mean"] for r in res["results"]}
     best_lam, best_k = max(itertools.product(grid_l, grid_k), key=lambda p: mean[p])  # first on a tie
     auroc = {
         "internal": mean[(0.0, int(topk))],
         "bliss": mean[(lam, int(topk))],
         # baselines ignore lambda and K; K=1 fits every dictionary
-        "maxsim": evaluate(bundle, splits, [0.0], [1], method="maxsim")["auroc_mean"],
-        "knn": evaluate(bundle, splits, [0.0], [1], method="knn", knn_k=knn_k)["auroc_mean"],
+        "maxsim": evaluate(bundle, splits, [0.0], [1], method="maxsim", backend=backend)["auroc_mean"],
+        "knn": evaluate(bundle, splits, [0.0], [1], method="knn", knn_k=knn_k, backend=backend)["auroc_mean"],
     }
     return {
         "name": name,

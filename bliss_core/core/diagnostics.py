@@ -55,8 +55,16 @@ def bundle_clustering_stats(bundle, include_dictionary: bool = True) -> dict[str
 
 
 def avg_dict_similarity(emb: np.ndarray, dict_text_emb: np.ndarray) -> np.ndarray:
-    """Each row's mean cosine similarity to all dictionary entries (= row . mean entry)."""
-    return (unit_rows(emb, dtype=np.float64) @ unit_rows(dict_text_emb, dtype=np.float64).mean(axis=0)).astype(np.float64)
+    """Each row's mean cosine similarity to all dictionary entries (= row . mean entry), in
+    blocks of rows (``emb`` may be memory-mapped or a :class:`~bliss_core.core.kernels.RowSubset`)."""
+    mean_entry = unit_rows(dict_text_emb, dtype=np.float64).mean(axis=0)
+    n = emb.shape[0] if np.ndim(emb) == 2 else 1
+    out = np.empty(n, dtype=np.float64)
+    step = 65536
+    for start in range(0, n, step):
+        block = emb[start:start + step] if np.ndim(emb) == 2 else emb
+        out[start:start + step] = unit_rows(block, dtype=np.float64) @ mean_entry
+    return out
 
 
 def dictionary_similarities(emb: np.ndarray, dict_text_emb: np.ndarray) -> np.ndarray:

@@ -9,6 +9,7 @@ import numpy as np
 
 from ..errors import EvaluationError, MetricError, ScoringError
 from .bundle import Bundle
+from .kernels import take_rows
 from .metrics import detection_metrics
 from .scoring import check_lambda, check_topk, make_scorer
 from .splits import check_normal, validate_splits
@@ -98,11 +99,13 @@ def evaluate(
             raise EvaluationError(f"K={max(topks)} is larger than the {m - len(drop)} dictionary entries left for "
                                   f"split {split} after excluding its class names.")
     kwargs = {"lam": lams[0], "topk": topks[0], "k": knn_k, "backend": backend}
-    test_emb = bundle.image_emb[~bundle.image_is_train]
+    # the test rows without a copy (a slice of a memory-mapped bundle is read block by block)
+    test_emb = take_rows(bundle.image_emb, ~bundle.image_is_train)
     masks = [few_shot_mask(bundle, union, shots, seed) for seed in range(int(seeds) if shots is not None else 1)]
     # Shots at least as large as every class draw every image for every seed: one evaluation,
     # exactly the full one.
     distinct = [masks[0]] if all(np.array_equal(masks[0], mk) for mk in masks[1:]) else masks
+    grid = list(itertools.product(lams, topks))
 
     # metrics[seed][point][split]
     per_seed: list[list[list[dict]]] = []
@@ -114,30 +117,33 @@ def evaluate(
         scorer.fit(bundle.image_emb[ref], bundle.image_label[ref], bundle.class_text_emb, bundle.dict_text_emb)
         if method == "bliss":
             pre = scorer.precompute(test_emb, max_topk=min(m, max(topks) + extra))
-            views = [pre.excluding(drop, max(topks)) for drop in excluded]
         else:
-            views = [scorer.precompute(test_emb)] * len(splits)
-        points = []
-        baseline: dict[int, dict] = {}
-        for lam, topk in itertools.product(lams, topks):
-            rows = []
-            for i, (split, y, view) in enumerate(zip(splits, labels, views)):
-                if method != "bliss" and i in baseline:
-                    rows.append(baseline[i])
-                    continue
-                try:
-                    metrics = detection_metrics(y, view.scores(lam, topk, classes=split))
-                except (MetricError, ScoringError) as exc:
-                    raise EvaluationError(str(exc)) from None
-                if method != "bliss":
-                    baseline[i] = metrics
-                rows.append(metrics)
-            points.append(rows)
+            fixed = scorer.precompute(test_emb)
+        points: list[list[dict]] = [[{} for _ in splits] for _ in grid]
+        # Split by split (one exclusion view alive at a time), K before lambda (the external
+        # sums of one K serve every lambda): memory stays one view's, however large N is.
+        for i, (split, y, drop) in enumerate(zip(splits, labels, excluded)):
+            view = pre.excluding(drop, max(topks)) if method == "bliss" else fixed
+            baseline: dict | None = None
+            for ki, topk in enumerate(topks):
+                for li, lam in enumerate(lams):
+                    p = li * len(topks) + ki  # its place in grid (lambda-major, as itertools.product)
+                    if method != "bliss" and baseline is not None:
+                        points[p][i] = baseline
+                        continue
+                    try:
+                        metrics = detection_metrics(y, view.scores(lam, topk, classes=split))
+                    except (MetricError, ScoringError) as exc:
+                        raise EvaluationError(str(exc)) from None
+                    if method != "bliss":
+                        baseline = metrics
+                    points[p][i] = metrics
+            del view
         per_seed.append(points)
 
     results = []
     n_seeds = len(per_seed)
-    for p, (lam, topk) in enumerate(itertools.product(lams, topks)):
+    for p, (lam, topk) in enumerate(grid):
         auroc = np.array([[per_seed[s][p][i]["auroc"] for i in range(len(splits))] for s in range(n_seeds)])
         split_rows = []
         for i, split in enumerate(splits):

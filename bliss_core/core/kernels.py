@@ -22,10 +22,14 @@ from ..errors import ScoringError, VectorError
 from .vectors import unit_rows
 
 __all__ = ["ClassStats", "Kernels", "NumpyKernels", "register_backend", "resolve_backend", "BACKENDS",
-           "row_blocks"]
+           "row_blocks", "top_k_rows", "covariance_factor", "quadratic_forms", "index_dtype", "RowSubset", "take_rows"]
 
-#: Rows per block are chosen so that a block's similarity matrix stays under this many bytes.
-BLOCK_BYTES = 16 * 1024**2
+#: Rows per block are chosen so that a block's similarity matrix stays under this many bytes
+#: (float32): big enough for BLAS to run near its peak (a few hundred rows against tens of
+#: thousands of entries), small enough that the working set does not grow with the test set.
+BLOCK_BYTES = 64 * 1024**2
+#: Rows per ``argpartition`` call: its int64 index array stays under this many bytes.
+PARTITION_BYTES = 16 * 1024**2
 
 
 @dataclass
@@ -49,6 +53,9 @@ class Kernels(Protocol):
 
     def similarities(self, X: np.ndarray, texts: np.ndarray) -> np.ndarray: ...
 
+    # optional: ``top_similar_and_similarities(X, texts, k, others) -> (idx, sim, other_sims)``,
+    # both in one pass over X (BlissScorer.precompute uses it when a backend has it)
+
     def nearest(self, X: np.ndarray, ref: np.ndarray, k: int) -> np.ndarray: ...
 
 
@@ -59,11 +66,113 @@ def _unit_block(x: np.ndarray) -> np.ndarray:
         raise ScoringError("an embedding has zero length or non-finite values and cannot be scored.") from None
 
 
-def row_blocks(n: int, width: int, bytes_per: int = 8) -> Iterator[slice]:
-    """Slices of ``range(n)`` whose ``rows x width`` blocks of ``bytes_per`` stay under BLOCK_BYTES."""
-    step = max(1, min(max(n, 1), BLOCK_BYTES // max(1, bytes_per * width)))
+def row_blocks(n: int, width: int, bytes_per: int = 4, budget: int | None = None) -> Iterator[slice]:
+    """Slices of ``range(n)`` whose ``rows x width`` blocks of ``bytes_per`` stay under ``budget``
+    (:data:`BLOCK_BYTES` by default)."""
+    budget = BLOCK_BYTES if budget is None else budget
+    step = max(1, min(max(n, 1), budget // max(1, bytes_per * width)))
     for start in range(0, n, step):
         yield slice(start, min(n, start + step))
+
+
+def index_dtype(m: int) -> type:
+    """The narrowest of int32/int64 that indexes ``m`` entries (top-K lists are kept per image,
+    so a million images x 50 entries is 200 MB in int32 instead of 400 MB)."""
+    return np.int32 if m < 2**31 else np.int64
+
+
+def top_k_rows(sims: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(idx, sim)`` of each row's ``k`` largest values, largest first (ties: lower position
+    first among the partition's picks). ``argpartition`` runs on sub-blocks of rows so that its
+    int64 index array stays under :data:`PARTITION_BYTES`."""
+    n, m = sims.shape
+    idx = np.empty((n, k), dtype=index_dtype(m))
+    out = np.empty((n, k), dtype=sims.dtype)
+    for blk in row_blocks(n, m, 8, PARTITION_BYTES):
+        part = sims[blk]
+        if k < m:
+            p = np.argpartition(part, m - k, axis=1)[:, m - k:]
+        else:
+            p = np.broadcast_to(np.arange(m), part.shape)
+        s = np.take_along_axis(part, p, axis=1)
+        order = np.argsort(-s, axis=1, kind="stable")
+        idx[blk] = np.take_along_axis(p, order, axis=1)
+        out[blk] = np.take_along_axis(s, order, axis=1)
+    return idx, out
+
+
+def covariance_factor(centred: np.ndarray) -> np.ndarray:
+    """A float32 ``[D, r]`` matrix F with ``F @ F.T`` = the covariance of the (centred, float32)
+    rows, so that the variance of each dictionary entry d, ``d^T Cov d``, is ``|d @ F|^2``: a sum
+    of squares, which cannot cancel, computed with one float32 product (r = min(n, D)).
+
+    With fewer rows than dimensions F is the centred rows themselves (scaled); otherwise it is
+    the Cholesky factor of the covariance taken in float64 (eigenvalues clipped at 0 when
+    rounding leaves it not quite positive definite)."""
+    n, d = centred.shape
+    if n <= d:
+        return (centred.T / np.float32(np.sqrt(n))).astype(np.float32)
+    cov = (centred.T @ centred).astype(np.float64)
+    cov /= n
+    try:
+        factor = np.linalg.cholesky(cov)
+    except np.linalg.LinAlgError:
+        w, v = np.linalg.eigh(cov)
+        factor = v * np.sqrt(np.maximum(w, 0.0))
+    return factor.astype(np.float32)
+
+
+def quadratic_forms(rows: np.ndarray, factor: np.ndarray) -> np.ndarray:
+    """``|row @ factor|^2`` for every row (float64 sums of float32 products, in row blocks)."""
+    out = np.empty(rows.shape[0], dtype=np.float64)
+    for blk in row_blocks(rows.shape[0], factor.shape[1]):
+        p = rows[blk] @ factor
+        out[blk] = np.einsum("mr,mr->m", p, p, dtype=np.float64)
+    return out
+
+
+class RowSubset:
+    """Some rows of a 2-D array, read only when a block of them is asked for.
+
+    What the kernels need of their inputs is ``shape`` and ``X[start:stop]``; this gives both
+    for (say) the test rows of a memory-mapped bundle without copying them all first.
+    """
+
+    ndim = 2
+
+    def __init__(self, base: Any, rows: np.ndarray) -> None:
+        self.base = base
+        self.rows = np.asarray(rows, dtype=np.int64)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return (int(self.rows.size), *self.base.shape[1:])
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.base.dtype
+
+    def __len__(self) -> int:
+        return int(self.rows.size)
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        return np.asarray(self.base[self.rows[key]])
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        out = np.asarray(self.base[self.rows])
+        return out if dtype is None else out.astype(dtype)
+
+
+def take_rows(arr: Any, rows: np.ndarray) -> Any:
+    """Rows of ``arr`` (a bool mask or sorted indices) for the kernels, without a copy: a slice
+    view when they are one contiguous run (a bundle's test images usually are), else a
+    :class:`RowSubset`."""
+    rows = np.asarray(rows)
+    if rows.dtype == np.bool_:
+        rows = np.flatnonzero(rows)
+    if rows.size and rows[-1] - rows[0] + 1 == rows.size and np.all(np.diff(rows) == 1):
+        return arr[int(rows[0]):int(rows[-1]) + 1]
+    return RowSubset(arr, rows)
 
 
 class NumpyKernels:
@@ -74,49 +183,57 @@ class NumpyKernels:
     def class_stats(self, ref, labels, classes, class_text, dict_text, eps) -> ClassStats:
         labels = np.asarray(labels)
         class_text = _unit_block(class_text)
-        dict64 = _unit_block(dict_text).astype(np.float64)
-        n_c, m = len(classes), dict64.shape[0]
+        dict32 = _unit_block(dict_text)
+        n_c, m = len(classes), dict32.shape[0]
         mu, sd = np.empty(n_c), np.empty(n_c)
-        means = np.empty((n_c, dict64.shape[1]))
+        means = np.empty((n_c, dict32.shape[1]))
         dict_sd = np.empty((n_c, m))
         for i, c in enumerate(classes):
             r = _unit_block(np.asarray(ref)[labels == c])
             mean = r.mean(axis=0, dtype=np.float64)
             means[i] = mean
-            # Centre in float32 (entries are ~1e-2, so nothing is lost), take the Gram matrix
-            # with a float32 BLAS call and do the cancellation-prone d^T Cov d in float64.
+            # Centre in float32 (entries are ~1e-2, so nothing is lost); each entry's variance
+            # d^T Cov d is then a sum of squares of float32 products with a factor of Cov.
             centred = r - mean.astype(np.float32)
             s = (centred @ class_text[c]).astype(np.float64) + mean @ class_text[c].astype(np.float64)
             mu[i] = s.mean()
             sd[i] = s.std() + eps
-            cov = (centred.T @ centred).astype(np.float64)
-            cov /= r.shape[0]
-            var = np.einsum("md,md->m", dict64 @ cov, dict64)
-            dict_sd[i] = np.sqrt(np.maximum(var, 0.0)) + eps
-        return ClassStats(mu=mu, sd=sd, dict_mu=means @ dict64.T, dict_sd=dict_sd)
+            var = quadratic_forms(dict32, covariance_factor(centred))
+            dict_sd[i] = np.sqrt(var) + eps
+        return ClassStats(mu=mu, sd=sd, dict_mu=means @ dict32.T.astype(np.float64), dict_sd=dict_sd)
 
     def top_similar(self, X, texts, k):
-        """``(idx, sim)``: each row's ``k`` most similar texts, most similar first ([N, k] int64
-        and float64). Blocks of rows keep the similarity matrix small."""
+        """``(idx, sim)``: each row's ``k`` most similar texts, most similar first ([N, k]; int32
+        indices (int64 beyond 2^31 texts) and float32 similarities). Blocks of rows keep the
+        similarity matrix small; ``X`` may be memory-mapped (read block by block)."""
         texts = _unit_block(texts)
         m = texts.shape[0]
         n = X.shape[0]
-        idx = np.empty((n, k), dtype=np.int64)
+        idx = np.empty((n, k), dtype=index_dtype(m))
         sim = np.empty((n, k), dtype=np.float32)
         tt = texts.T
         for blk in row_blocks(n, m):
-            sims = _unit_block(X[blk]) @ tt
-            if k < m:
-                p = np.argpartition(sims, m - k, axis=1)[:, m - k:]
-            else:
-                p = np.broadcast_to(np.arange(m), sims.shape)
-            s = np.take_along_axis(sims, p, axis=1)
-            order = np.argsort(-s, axis=1, kind="stable")
-            idx[blk] = np.take_along_axis(p, order, axis=1)
-            sim[blk] = np.take_along_axis(s, order, axis=1)
-        return idx, sim.astype(np.float64)
+            idx[blk], sim[blk] = top_k_rows(_unit_block(X[blk]) @ tt, k)
+        return idx, sim
+
+    def top_similar_and_similarities(self, X, texts, k, others):
+        """:meth:`top_similar` of ``texts`` and :meth:`similarities` to ``others`` (float32
+        here) in one pass over ``X``: each block of rows is read, converted and normalised
+        once (for a memory-mapped float16 bundle that pass is a fifth of the work)."""
+        texts, others = _unit_block(texts), _unit_block(others)
+        m, n = texts.shape[0], X.shape[0]
+        idx = np.empty((n, k), dtype=index_dtype(m))
+        sim = np.empty((n, k), dtype=np.float32)
+        other = np.empty((n, others.shape[0]), dtype=np.float32)
+        tt, ot = texts.T, others.T
+        for blk in row_blocks(n, m):
+            xb = _unit_block(X[blk])
+            idx[blk], sim[blk] = top_k_rows(xb @ tt, k)
+            other[blk] = xb @ ot
+        return idx, sim, other
 
     def similarities(self, X, texts):
+        """[N, T] similarities of each row of ``X`` to each text (float32 products, float64 out)."""
         texts = _unit_block(texts)
         out = np.empty((X.shape[0], texts.shape[0]), dtype=np.float64)
         for blk in row_blocks(X.shape[0], max(texts.shape[0], 64)):
@@ -129,7 +246,7 @@ class NumpyKernels:
         ref = _unit_block(ref)
         kk = min(k, ref.shape[0])
         out = np.empty((X.shape[0], kk), dtype=np.float64)
-        for blk in row_blocks(X.shape[0], ref.shape[0], 4):
+        for blk in row_blocks(X.shape[0], ref.shape[0]):
             sims = _unit_block(X[blk]) @ ref.T
             if kk < ref.shape[0]:
                 sims = np.partition(sims, ref.shape[0] - kk, axis=1)[:, -kk:]

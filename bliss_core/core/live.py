@@ -22,6 +22,7 @@ from .diagnostics import avg_dict_similarity, confusion_at, threshold_at_tpr
 from .metrics import auroc, detection_metrics_and_roc
 from .scoring import BlissScorer, KNNScorer, MaxSimScorer, check_topk
 from .evaluate import few_shot_mask, normal_name_entries
+from .kernels import take_rows
 from .splits import check_normal
 
 __all__ = ["PreparedNormalSet", "LiveScoring", "LiveView"]
@@ -71,7 +72,8 @@ class PreparedNormalSet:
         class_text = bundle.class_text_emb if class_text_emb is None else class_text_emb
         self.scorer = BlissScorer(lam=0.0, topk=1, backend=backend).fit(
             bundle.image_emb[self.train_mask], bundle.image_label[self.train_mask], class_text, bundle.dict_text_emb)
-        full = self.scorer.precompute(bundle.image_emb[self.test_idx], max_topk=self.max_topk + len(self.excluded))
+        full = self.scorer.precompute(take_rows(bundle.image_emb, self.test_idx),
+                                      max_topk=self.max_topk + len(self.excluded))
         self.pre = full.excluding(self.excluded, self.max_topk)
 
 
@@ -93,7 +95,7 @@ class LiveScoring(PreparedNormalSet):
         if self.is_anomaly.all():
             raise MetricError("the test set has no images of the normal classes, so AUROC is undefined.")
         ref, ref_lab = bundle.image_emb[self.train_mask], bundle.image_label[self.train_mask]
-        test = bundle.image_emb[self.test_idx]
+        test = take_rows(bundle.image_emb, self.test_idx)
         self.avg_dict_sim = avg_dict_similarity(test, bundle.dict_text_emb)
         self.baseline_scores: dict[str, np.ndarray] = {}
         if "internal" in baselines:
@@ -103,6 +105,8 @@ class LiveScoring(PreparedNormalSet):
                 ref, ref_lab, bundle.class_text_emb).decision_function(test)
         if "knn" in baselines:
             self.baseline_scores["knn"] = KNNScorer(k=knn_k, backend=backend).fit(ref, ref_lab).decision_function(test)
+        # every K a slice from here on: a slider move costs a gather, a min and the metrics
+        self.pre.prepare_all_k()
         self.baseline_metrics: dict[str, dict[str, float]] = {}
         self.baseline_roc: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for name, values in self.baseline_scores.items():

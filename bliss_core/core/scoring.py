@@ -29,13 +29,13 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..errors import NotFittedError, ScoringError, VectorError
-from .kernels import resolve_backend
+from .kernels import index_dtype, resolve_backend, row_blocks
 from .splits import check_normal
 from .vectors import unit_rows
 
 __all__ = [
     "EPS", "ScoringError", "NotFittedError", "check_lambda", "check_topk", "BaseScorer", "BlissScorer",
-    "BlissPrecomputed", "MaxSimScorer", "MCMScorer", "KNNScorer", "SCORERS", "make_scorer",
+    "BlissPrecomputed", "DENSE_BYTES", "MaxSimScorer", "MCMScorer", "KNNScorer", "SCORERS", "make_scorer",
 ]
 
 EPS = 1e-8
@@ -168,27 +168,107 @@ def _fitted_classes(ref_labels: np.ndarray, n_ref: int) -> np.ndarray:
 # ------------------------------------------------------------------------------------------
 
 
-@dataclass
+#: A precomputation keeps running z-score sums for every K ([C, N, L] float64, what makes any
+#: (lambda, K) a slice) when they take at most this; beyond it (a million test images), the
+#: external score of one K is summed on demand in blocks of rows, and only the last one is kept.
+DENSE_BYTES = 64 * 1024**2
+#: :meth:`BlissPrecomputed.prepare_all_k` keeps the running sums in float64 up to this size and
+#: in float32 beyond it (half the memory; scores then agree with float64 to about 1e-6).
+ALL_K_FLOAT64_BYTES = 64 * 1024**2
+
+
+@dataclass(eq=False)
 class BlissPrecomputed:
     """Everything about a test set that does not depend on lambda, K or the class subset.
 
-    ``internal``: [N, C] internal scores for each fitted class.
-    ``ext_cumsum``: [C, N, L] running sums over each image's L most similar dictionary entries
-    (sorted by similarity) of the z-scored similarities, so external(K) = ext_cumsum[..., K-1] / K.
-    ``topk_idx`` / ``topk_sim``: those entries and their similarities ([N, L]).
+    ``label_sim``: [N, C] similarities to each fitted class's label (float32; the internal
+    scores are computed from them in float64 when asked for, see :attr:`internal`).
+    ``topk_idx`` / ``topk_sim``: each image's L most similar dictionary entries, most similar
+    first, and their similarities ([N, L], int32 and float32).
     ``n_dict``: the entries the external score may draw on (the dictionary less any excluded).
+
+    The external score for K is the mean of the first K z-scored similarities. Per image this
+    is N x (C + 2L) numbers, so a million test images fit beside their embeddings; the sums
+    for a K are made in blocks of rows when first asked for (and the last one is kept), or
+    read from running sums over every K once :meth:`prepare_all_k` has built them (the app's
+    sliders; done automatically when they take at most :data:`DENSE_BYTES`).
     """
 
-    internal: np.ndarray
-    ext_cumsum: np.ndarray
+    label_sim: np.ndarray
     topk_idx: np.ndarray
     topk_sim: np.ndarray
     n_dict: int
     scorer: "BlissScorer"
 
+    def __post_init__(self) -> None:
+        self._cumsum: np.ndarray | None = None
+        self._last: tuple[tuple[int, bytes], np.ndarray] | None = None
+
     @property
     def max_topk(self) -> int:
         return int(self.topk_idx.shape[1])
+
+    @property
+    def n_images(self) -> int:
+        return int(self.topk_idx.shape[0])
+
+    @property
+    def internal(self) -> np.ndarray:
+        """[N, C] internal scores for each fitted class (float64)."""
+        return self._internal(np.arange(len(self.scorer.classes_)))
+
+    def _internal(self, pos: np.ndarray, rows: slice = slice(None)) -> np.ndarray:
+        st = self.scorer
+        return -(self.label_sim[rows, pos].astype(np.float64) - st.mu_[pos][None, :]) / st.sd_[pos][None, :]
+
+    def _z(self, rows: slice, topk: int, pos: np.ndarray) -> np.ndarray:
+        """[len(pos), rows, topk] z-scored similarities of ``rows``' first ``topk`` entries."""
+        st = self.scorer
+        idx = self.topk_idx[rows, :topk]
+        sim = self.topk_sim[rows, :topk].astype(np.float64)
+        return (sim[None, :, :] - st.dict_mu_[pos][:, idx]) / st.dict_sd_[pos][:, idx]
+
+    def prepare_all_k(self, dtype: Any = None) -> "BlissPrecomputed":
+        """Build the running sums over every K ([C, N, L], :attr:`ext_cumsum`) so that any
+        (lambda, K, classes) is a slice: what a slider wants. ``dtype`` defaults to float64 up
+        to :data:`ALL_K_FLOAT64_BYTES`, float32 beyond. Returns self."""
+        if self._cumsum is None:
+            n_c = len(self.scorer.classes_)
+            n, width = self.topk_idx.shape
+            if dtype is None:
+                dtype = np.float64 if n_c * n * width * 8 <= ALL_K_FLOAT64_BYTES else np.float32
+            cs = np.empty((n_c, n, width), dtype=dtype)
+            pos = np.arange(n_c)
+            for blk in row_blocks(n, n_c * width, 8):
+                cs[:, blk, :] = np.cumsum(self._z(blk, width, pos), axis=2)
+            self._cumsum = cs
+            self._last = None
+        return self
+
+    @property
+    def ext_cumsum(self) -> np.ndarray:
+        """[C, N, L] running sums over each image's most similar entries of the z-scored
+        similarities, so external(K) = ext_cumsum[..., K-1] / K (built on first use)."""
+        return self.prepare_all_k()._cumsum
+
+    def _ext_sum(self, topk: int, pos: np.ndarray) -> np.ndarray:
+        """[N, len(pos)] sums of each image's first ``topk`` z-scores (float64 unless the
+        running sums were built in float32)."""
+        if self._cumsum is None and len(self.scorer.classes_) * self.topk_idx.size * 8 <= DENSE_BYTES:
+            self.prepare_all_k(np.float64)
+        if self._cumsum is not None:
+            return self._cumsum[pos, :, topk - 1].T
+        key = (topk, pos.tobytes())
+        if self._last is not None and self._last[0] == key:
+            return self._last[1]
+        self._last = None  # let the previous one go before making the next
+        n = self.n_images
+        out = np.empty((n, len(pos)))
+        for blk in row_blocks(n, len(pos) * topk, 8):
+            # a running sum, exactly as the [C, N, L] sums take it (same numbers either way)
+            out[blk] = np.cumsum(self._z(blk, topk, pos), axis=2)[:, :, -1].T
+        self._last = (key, out)
+        return out
 
     def _check(self, lam: float, topk: int) -> tuple[float, int]:
         lam = check_lambda(lam)
@@ -209,42 +289,57 @@ class BlissPrecomputed:
         drop = np.fromiter((int(e) for e in entries), dtype=np.int64)
         if drop.size == 0:
             return self
-        keep = ~np.isin(self.topk_idx, drop)
-        width = int(keep.sum(axis=1).min())
+        n, width_all = self.topk_idx.shape
+        kept = np.empty(n, dtype=np.int64)
+        for blk in row_blocks(n, width_all, 8):
+            kept[blk] = (~np.isin(self.topk_idx[blk], drop)).sum(axis=1)
+        width = int(kept.min()) if n else 0
         if max_topk is not None:
             width = min(width, int(max_topk))
         if width < 1:
             raise ScoringError("no dictionary entries are left after the exclusion.")
-        # stable: the kept entries of each row, in their order, first
-        order = np.argsort(~keep, axis=1, kind="stable")[:, :width]
-        idx = np.take_along_axis(self.topk_idx, order, axis=1)
-        sim = np.take_along_axis(self.topk_sim, order, axis=1)
+        idx = np.empty((n, width), dtype=self.topk_idx.dtype)
+        sim = np.empty((n, width), dtype=self.topk_sim.dtype)
+        for blk in row_blocks(n, width_all, 8):
+            # stable: the kept entries of each row, in their order, first
+            order = np.argsort(np.isin(self.topk_idx[blk], drop), axis=1, kind="stable")[:, :width]
+            idx[blk] = np.take_along_axis(self.topk_idx[blk], order, axis=1)
+            sim[blk] = np.take_along_axis(self.topk_sim[blk], order, axis=1)
         st = self.scorer
-        z = (sim[None, :, :] - st.dict_mu_[:, idx]) / st.dict_sd_[:, idx]
         n_all = st.dict_text_.shape[0]
         n_left = n_all - int(np.unique(drop[(drop >= 0) & (drop < n_all)]).size)
-        return BlissPrecomputed(self.internal, np.cumsum(z, axis=2), idx, sim, n_left, st)
+        return BlissPrecomputed(self.label_sim, idx, sim, n_left, st)
 
     def external(self, topk: int, classes: Sequence[int] | None = None) -> np.ndarray:
         """[N, len(classes)] external scores."""
         _, topk = self._check(0.0, topk)
         pos = self.scorer._positions(classes)
-        return self.ext_cumsum[pos, :, topk - 1].T / topk
+        return self._ext_sum(topk, pos) / topk
 
     def per_class(self, lam: float, topk: int, classes: Sequence[int] | None = None) -> np.ndarray:
         """[N, len(classes)] BLISS score for each normal class."""
         lam, topk = self._check(lam, topk)
         pos = self.scorer._positions(classes)
-        out = self.internal[:, pos]
+        out = self._internal(pos)
         if lam:
-            out = out + (lam / topk) * self.ext_cumsum[pos, :, topk - 1].T
+            out = out + (lam / topk) * self._ext_sum(topk, pos)
         return out
 
     def scores(self, lam: float | None = None, topk: int | None = None, classes: Sequence[int] | None = None) -> np.ndarray:
-        """BLISS anomaly score: min over the normal classes of internal + lam * external."""
+        """BLISS anomaly score: min over the normal classes of internal + lam * external
+        (taken in blocks of rows, so no [N, C] temporaries beyond the external sums)."""
         lam = self.scorer.lam if lam is None else lam
         topk = self.scorer.topk if topk is None else topk
-        return self.per_class(lam, topk, classes).min(axis=1)
+        lam, topk = self._check(lam, topk)
+        pos = self.scorer._positions(classes)
+        ext = self._ext_sum(topk, pos) if lam else None
+        out = np.empty(self.n_images)
+        for blk in row_blocks(self.n_images, len(pos), 8):
+            v = self._internal(pos, blk)
+            if ext is not None:
+                v = v + (lam / topk) * ext[blk]
+            out[blk] = v.min(axis=1)
+        return out
 
     def components(self, lam: float | None = None, topk: int | None = None, classes: Sequence[int] | None = None) -> dict[str, np.ndarray]:
         """Score, and the internal/external parts and class index of the minimising class."""
@@ -254,10 +349,10 @@ class BlissPrecomputed:
         pos = self.scorer._positions(classes)
         arg = per.argmin(axis=1)
         rows = np.arange(per.shape[0])
-        ext = self.ext_cumsum[pos, :, topk - 1].T / topk
+        ext = self._ext_sum(topk, pos) / topk
         return {
             "score": per[rows, arg],
-            "internal": self.internal[:, pos][rows, arg],
+            "internal": self._internal(pos)[rows, arg],
             "external": ext[rows, arg],
             "nearest_class": self.scorer.classes_[pos][arg],
         }
@@ -321,14 +416,17 @@ class BlissScorer(BaseScorer):
         self._check_fitted()
         m = self.dict_text_.shape[0]
         kmax = check_topk(self.topk if max_topk is None else max_topk, m)
-        internal = -(self.kernels_.similarities(X, self.class_text_) - self.mu_[None, :]) / self.sd_[None, :]
-        topk_idx, topk_sim = self.kernels_.top_similar(X, self.dict_text_, kmax)
-        z = (topk_sim[None, :, :] - self.dict_mu_[:, topk_idx]) / self.dict_sd_[:, topk_idx]
+        both = getattr(self.kernels_, "top_similar_and_similarities", None)
+        if both is not None:  # one pass over X instead of two
+            topk_idx, topk_sim, label_sim = both(X, self.dict_text_, kmax, self.class_text_)
+        else:
+            topk_idx, topk_sim = self.kernels_.top_similar(X, self.dict_text_, kmax)
+            label_sim = self.kernels_.similarities(X, self.class_text_)
+        label_sim = np.asarray(label_sim, dtype=np.float32)
         return BlissPrecomputed(
-            internal=internal,
-            ext_cumsum=np.cumsum(z, axis=2),
-            topk_idx=topk_idx,
-            topk_sim=topk_sim,
+            label_sim=label_sim,
+            topk_idx=np.asarray(topk_idx).astype(index_dtype(m), copy=False),
+            topk_sim=np.asarray(topk_sim, dtype=np.float32),
             n_dict=m,
             scorer=self,
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import struct
 from pathlib import PurePosixPath
-from typing import Iterable
+from typing import Callable, Iterable
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -18,7 +18,7 @@ from .. import settings
 from ..errors import ImageRejected
 
 __all__ = ["ImageRejected", "decode_image", "images_from_uploads", "IMAGE_EXTENSIONS", "ARCHIVE_EXTENSIONS",
-           "ALLOWED_FORMATS", "extension"]
+           "ALLOWED_FORMATS", "extension", "transform_output_shape"]
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm"})
 ARCHIVE_EXTENSIONS = frozenset({".zip", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".7z", ".rar", ".zst", ".npz"})
@@ -124,3 +124,11 @@ def images_from_uploads(
         except ImageRejected as exc:
             bad.append((exc.name, exc.reason))
     return good, bad
+
+
+def transform_output_shape(transform: Callable[[Image.Image], object]) -> tuple[int, ...]:
+    """The shape of what an image preprocessing transform returns (run on a blank RGB image), so
+    that a batch can hold placeholder rows for images that were refused."""
+    import numpy as np
+
+    return tuple(int(d) for d in np.asarray(transform(Image.new("RGB", (32, 32)))).shape)

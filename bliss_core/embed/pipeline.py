@@ -34,7 +34,7 @@ from .dictionary import load_dictionary
 from .prompts import Prompt, ensemble_mean, resolve_prompt
 from .sources import ImageItem, ImageSource, open_source
 
-__all__ = ["EmbedError", "EmbedProgress", "EmbedReport", "embed_dataset", "embed_images"]
+__all__ = ["EmbedError", "EmbedProgress", "EmbedReport", "ImageJob", "embed_dataset", "embed_images"]
 
 MAX_SKIPPED_IN_META = 1000
 
@@ -240,6 +240,29 @@ def _embed_items(
     return computed, rejected
 
 
+@dataclass
+class ImageJob:
+    """The image step of :func:`embed_dataset`, handed to an engine other than the local one
+    (``engine.embed_images(job)`` returns what :func:`_embed_items` returns: images computed,
+    and ``{key: (image_id, reason)}`` for those refused). Everything before (listing, hashing)
+    and after (texts, meta, splits, writing) is the same code for every engine.
+
+    ``source_args`` reopens the source elsewhere (``open_source(**source_args)``; None when an
+    opened source was passed); ``model_args`` rebuilds the model (``load_model(**model_args)``,
+    the device left to the engine). ``progress.update(n)`` reports images done.
+    """
+
+    loaded: Any
+    items: Sequence[ImageItem]
+    keys: Sequence[str]
+    cache: EmbeddingCache
+    batch_size: int
+    workers: int
+    progress: _Progress
+    source_args: dict[str, Any] | None
+    model_args: dict[str, Any]
+
+
 def _embed_prompts(
     loaded: Any, names: Sequence[str], prompt: Prompt, cache: EmbeddingCache, batch_size: int, prog: _Progress
 ) -> tuple[np.ndarray, int]:
@@ -295,6 +318,7 @@ def embed_dataset(
     confine_to: str | os.PathLike | None = None,
     class_names: str = "readable",
     precision: str = "auto",
+    engine: Any = None,
 ) -> tuple[Bundle, EmbedReport]:
     """Embed a data source and a dictionary into a :class:`Bundle`, saved to ``out`` if given.
 
@@ -302,7 +326,10 @@ def embed_dataset(
     source; ``dictionary`` is a built-in name, a file, or a list of entries (held in memory);
     ``loaded`` reuses a model from :func:`bliss_core.embed.models.load_model`. ``out`` is checked
     before any work. Rejected images are skipped and listed in the report and in the bundle's
-    meta. Raises a :class:`~bliss_core.errors.BlissError` with a one-sentence message.
+    meta. ``engine``: None or ``"local"`` embeds the images here; an object with ``name`` and
+    ``embed_images(job: ImageJob)`` (e.g. :class:`bliss_core.scale.ray_engine.RayEngine`) does
+    the image step elsewhere; the meta records ``"engine"``. Raises a
+    :class:`~bliss_core.errors.BlissError` with a one-sentence message.
     """
     t_start = time.perf_counter()
     prompt_spec = resolve_prompt(prompt)
@@ -312,6 +339,9 @@ def embed_dataset(
         raise EmbedError(f"batch size must be at least 1, got {batch_size}.")
     batch_size = int(batch_size)
     workers = _default_workers() if workers is None else max(1, int(workers))
+    engine_name = "local" if engine in (None, "local") else getattr(engine, "name", None)
+    if not isinstance(engine_name, str) or (engine_name != "local" and not hasattr(engine, "embed_images")):
+        raise EmbedError(f"unknown embedding engine {engine!r}; use 'local' or an engine object.")
     report = EmbedReport(out=str(out) if out is not None else None)
     timings = report.seconds
 
@@ -348,10 +378,17 @@ def embed_dataset(
 
         t = time.perf_counter()
         n_unique = len(set(keys))
-        with torch.inference_mode():
-            computed, rejected = _embed_items(
-                loaded, items, keys, cache, batch_size, workers, _Progress("images", n_unique, progress)
-            )
+        img_progress = _Progress("images", n_unique, progress)
+        if engine_name == "local":
+            with torch.inference_mode():
+                computed, rejected = _embed_items(loaded, items, keys, cache, batch_size, workers, img_progress)
+        else:
+            source_args = None if isinstance(data, ImageSource) else dict(
+                spec=data, data_root=None if data_root is None else str(data_root), per_class_limit=per_class_limit,
+                confine_to=None if confine_to is None else str(confine_to), class_names=class_names)
+            model_args = dict(name=model, pretrained=pretrained, preprocess=preprocess, precision=precision)
+            computed, rejected = engine.embed_images(ImageJob(
+                loaded, items, keys, cache, batch_size, workers, img_progress, source_args, model_args))
         timings["images"] = time.perf_counter() - t
 
         t = time.perf_counter()
@@ -393,6 +430,7 @@ def embed_dataset(
             "skipped": [{"file": n, "reason": r} for n, r in skipped[:MAX_SKIPPED_IN_META]],
             "class_folders": source.meta.get("class_folders"),
             "split_rule": source.meta.get("split_rule"),
+            "engine": engine_name,
         }
     )
     bundle = Bundle(
