@@ -60,14 +60,22 @@ def aupr(is_anomaly: np.ndarray, scores: np.ndarray) -> float:
         return float(average_precision_score(y, s))
 
 
-def fpr_at_tpr(is_anomaly: np.ndarray, scores: np.ndarray, tpr: float = 0.95) -> float:
-    """Fraction of normal images flagged when the threshold catches ``tpr`` of the anomalies."""
-    from sklearn.metrics import roc_curve
+def _curve(y: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """False- and true-positive counts at every distinct threshold, highest first (one sort;
+    scikit-learn's ``confusion_matrix_at_thresholds``, the step under its ROC and PR curves)."""
+    from sklearn.metrics import confusion_matrix_at_thresholds
 
-    y, s = _check(is_anomaly, scores)
     with _checked():
-        fpr, tpr_curve, _ = roc_curve(y, s)
-    return float(fpr[np.searchsorted(tpr_curve, tpr, side="left")])
+        _, fps, _, tps, thresholds = confusion_matrix_at_thresholds(y, s)
+    return fps, tps, thresholds
+
+
+def fpr_at_tpr(is_anomaly: np.ndarray, scores: np.ndarray, tpr: float = 0.95) -> float:
+    """Fraction of normal images flagged when the threshold catches ``tpr`` of the anomalies
+    (at the highest threshold that does, every threshold considered)."""
+    y, s = _check(is_anomaly, scores)
+    fps, tps, _ = _curve(y, s)
+    return float(np.r_[0.0, fps / fps[-1]][np.searchsorted(np.r_[0.0, tps / tps[-1]], tpr, side="left")])
 
 
 def detection_metrics(is_anomaly: np.ndarray, scores: np.ndarray) -> dict[str, float]:
@@ -87,16 +95,25 @@ def detection_metrics(is_anomaly: np.ndarray, scores: np.ndarray) -> dict[str, f
 def detection_metrics_and_roc(
     is_anomaly: np.ndarray, scores: np.ndarray
 ) -> tuple[dict[str, float], tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """AUROC, AUPR and ``fpr95`` (anomalies positive) and the (fpr, tpr, thresholds) curve they
-    were read from, so a caller that plots the curve (the app's slider path) computes it once."""
-    from sklearn.metrics import auc, average_precision_score, roc_curve
+    """AUROC, AUPR and ``fpr95`` (anomalies positive) and the (fpr, tpr, thresholds) ROC curve
+    they were read from, all from one sort of the scores (the app's slider path pays for one).
+
+    The ROC curve is ``roc_curve``'s with ``drop_intermediate=False``; AUROC is ``auc`` of it;
+    AUPR is average precision as scikit-learn defines it, sum over thresholds of
+    (R_n - R_{n-1}) P_n, from the same counts. The tests check all three against
+    ``roc_auc_score`` and ``average_precision_score``.
+    """
+    from sklearn.metrics import auc
 
     y, s = _check(is_anomaly, scores)
-    with _checked():
-        fpr, tpr, thr = roc_curve(y, s)
-        metrics = {
-            "auroc": float(auc(fpr, tpr)),
-            "aupr": float(average_precision_score(y, s)),
-            "fpr95": float(fpr[np.searchsorted(tpr, 0.95, side="left")]),
-        }
-    return metrics, (fpr, tpr, thr)
+    fps, tps, thresholds = _curve(y, s)
+    fpr = np.r_[0.0, fps / fps[-1]]
+    tpr = np.r_[0.0, tps / tps[-1]]
+    precision = tps / (tps + fps)  # every threshold flags at least one image
+    recall = tps / tps[-1]
+    metrics = {
+        "auroc": float(auc(fpr, tpr)),
+        "aupr": float(max(0.0, np.sum(np.diff(recall, prepend=0.0) * precision))),
+        "fpr95": float(fpr[np.searchsorted(tpr, 0.95, side="left")]),
+    }
+    return metrics, (fpr, tpr, np.r_[np.inf, thresholds])
