@@ -146,7 +146,9 @@ def _browser(url: str, presses: int, trace: Path | None) -> dict[str, Any]:
 def measure(label: str, tree: Path, bundle: Path, args: argparse.Namespace) -> dict[str, Any]:
     env = {"BLISS_BUNDLE": str(bundle), "BLISS_LOG_LEVEL": "WARNING", "PYTHONPATH": str(tree)}
     result: dict[str, Any] = {"label": label, "tree": str(tree)}
-    with running_streamlit(tree / "app.py", env=env, log_name=f"classroom-{label}.log", timeout_s=180) as (url, proc, start_s):
+    # from the tree's own folder, so that a baseline runs with its own .streamlit/config.toml
+    with running_streamlit(tree / "app.py", env=env, log_name=f"classroom-{label}.log", timeout_s=180,
+                           cwd=tree) as (url, proc, start_s):
         port, pid = int(url.rsplit(":", 1)[1]), proc.pid
         result["server_start_s"] = round(start_s, 2)
         result["rss_start_mb"] = round(rss_mb(pid), 1)

@@ -41,10 +41,11 @@ def free_port() -> int:
 
 @contextmanager
 def running_streamlit(script: str | Path = "app.py", env: dict[str, str] | None = None,
-                      log_name: str | None = None, timeout_s: float = 60.0
+                      log_name: str | None = None, timeout_s: float = 60.0, cwd: str | Path | None = None
                       ) -> Iterator[tuple[str, subprocess.Popen, float]]:
-    """Run ``streamlit run script`` from the repository root; yields (base URL, process, seconds
-    until healthy). The output goes to ``test-artifacts/<log_name>`` (discarded without one)."""
+    """Run ``streamlit run script`` from ``cwd`` (the repository root by default: Streamlit reads
+    ``.streamlit/config.toml`` from there); yields (base URL, process, seconds until healthy).
+    The output goes to ``test-artifacts/<log_name>`` (discarded without one)."""
     port = free_port()
     ARTIFACTS.mkdir(exist_ok=True)
     log = open(ARTIFACTS / log_name, "w") if log_name else subprocess.DEVNULL
@@ -52,7 +53,7 @@ def running_streamlit(script: str | Path = "app.py", env: dict[str, str] | None 
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}, stdout=log, stderr=subprocess.STDOUT,
+        cwd=cwd or ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}, stdout=log, stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     try:

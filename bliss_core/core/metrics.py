@@ -61,12 +61,19 @@ def aupr(is_anomaly: np.ndarray, scores: np.ndarray) -> float:
 
 
 def _curve(y: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """False- and true-positive counts at every distinct threshold, highest first (one sort;
-    scikit-learn's ``confusion_matrix_at_thresholds``, the step under its ROC and PR curves)."""
+    """False- and true-positive counts at every distinct threshold, highest first: scikit-learn's
+    ``confusion_matrix_at_thresholds``, the step under its ROC and PR curves.
+
+    The scores are handed over already in descending order (numpy's default sort, several times
+    faster than the stable merge sort scikit-learn applies, which then finds them in order). The
+    counts at each distinct threshold do not depend on the order within ties, so nothing changes
+    but the time.
+    """
     from sklearn.metrics import confusion_matrix_at_thresholds
 
+    order = np.argsort(-s)
     with _checked():
-        _, fps, _, tps, thresholds = confusion_matrix_at_thresholds(y, s)
+        _, fps, _, tps, thresholds = confusion_matrix_at_thresholds(y[order], s[order])
     return fps, tps, thresholds
 
 
