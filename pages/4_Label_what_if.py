@@ -53,7 +53,7 @@ def _pick_images(cur: Current) -> tuple[np.ndarray, list[str], list[bytes | None
     pairs, msgs = check_uploads(files)
     good, bad = decode_uploads(pairs) if pairs else ([], [])
     for m in msgs + bad:
-        st.error(m)
+        st.error(md_escape(m, 400))  # upload names are data: text, not Markdown
     if not good:
         st.info("Upload one or more images to score them.")
         return np.zeros((0, b.dim), np.float32), [], []
@@ -64,7 +64,7 @@ def _pick_images(cur: Current) -> tuple[np.ndarray, list[str], list[bytes | None
         cols = st.columns(min(len(good), 8))
         for i, t in enumerate(thumbs[:8]):
             cols[i].image(t, caption=md_escape(names[i], 30), width=96)
-        st.warning(why)
+        st.warning(md_escape(why, 400))
         return np.zeros((0, b.dim), np.float32), [], []
     return emb, names, thumbs
 

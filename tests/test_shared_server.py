@@ -154,6 +154,23 @@ def test_app_upload_of_a_bomb_keeps_nothing_in_the_session(tmp_path):
     assert at.session_state["source"]["kind"] == "simulation"
 
 
+def test_hostile_upload_names_are_shown_as_text():
+    """An uploaded file's name reaches the page in the refusal message: as text, never Markdown."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    at.run()
+    at.switch_page("pages/4_Label_what_if.py").run()
+    at.radio(key="wi_src").set_value("upload").run()
+    hostile = "![x](http://127.0.0.1:9/p.png) <img src=x> [y](javascript:alert(1)).jpg"
+    at.file_uploader(key="wi_files").set_value([(hostile, b"\xff\xd8garbage", "image/jpeg")]).run()
+    assert not at.exception
+    shown = [str(e.value) for e in at.error]
+    assert any("p.png" in m.replace("\\", "") for m in shown), shown  # the file is named...
+    for m in shown:  # ...but no Markdown link, image or HTML tag survives
+        assert "](" not in m and "<img" not in m, m
+
+
 # -- 4: no predictable temporary paths ------------------------------------------------------
 def test_no_predictable_temp_paths_in_the_library():
     for path in (REPO / "bliss_core").rglob("*.py"):
@@ -409,3 +426,65 @@ def test_readme_lists_every_shared_server_setting_with_its_default():
         elif isinstance(s.default, (int, float)):
             assert float(rows[s.name]) == float(s.default), s.name
     assert SETTINGS["BLISS_MAX_BUNDLE_MB"].default <= 1024 and not SETTINGS["BLISS_DATA_ROOT"].default
+
+
+# -- every Markdown sink in the app gets text it wrote itself, numbers, or escaped data ------------
+_SINKS = {"markdown", "caption", "info", "warning", "error", "success", "toast", "write", "subheader", "header", "title"}
+#: calls whose result is safe in Markdown: escapers, and sentences the app builds from numbers
+_SAFE_CALLS = {"md_escape", "display", "normal_label", "len", "int", "float", "round", "upload_limits_text",
+               "upload_limit_mb", "caveat", "clustering_finding", "dictionary_finding", "error_curves_finding",
+               "gain_finding", "knn_finding", "join", "pop", "get"}
+#: names that hold the app's own sentences or numbers, per file (reviewed)
+_SAFE_NAMES = {"*": {"finding", "caption", "title", "what", "side", "arch", "kmax", "changed", "i", "step", "tpr", "lam",
+                     "topk", "DEFAULT_PROMPT", "PRESENTER_ROWS", "max_boxes", "sampled", "KEY", "STEPS", "v", "k",
+                     "plural", "f", "findings", "counts", "c", "b", "normal", "cfg", "sample", "n_bins", "ss",
+                     "sim_finding", "err_finding"},
+               "share.py": {"why"}}
+
+
+def _markdown_safe(node, names) -> bool:
+    import ast
+
+    if isinstance(node, ast.Constant):
+        return True
+    if isinstance(node, ast.JoinedStr):
+        return all(_markdown_safe(v, names) for v in node.values)
+    if isinstance(node, ast.FormattedValue):
+        return node.format_spec is not None or _markdown_safe(node.value, names)
+    if isinstance(node, ast.Call):
+        f = node.func
+        name = f.id if isinstance(f, ast.Name) else (f.attr if isinstance(f, ast.Attribute) else "")
+        if name in ("join",):
+            return all(_markdown_safe(a, names) for a in node.args)
+        return name in _SAFE_CALLS
+    if isinstance(node, (ast.GeneratorExp, ast.ListComp)):
+        return _markdown_safe(node.elt, names)
+    if isinstance(node, ast.BinOp):
+        return _markdown_safe(node.left, names) and _markdown_safe(node.right, names)
+    if isinstance(node, ast.IfExp):
+        return _markdown_safe(node.body, names) and _markdown_safe(node.orelse, names)
+    if isinstance(node, ast.Subscript):
+        return _markdown_safe(node.value, names)
+    if isinstance(node, ast.Attribute):
+        return isinstance(node.value, ast.Name) and node.value.id in names and node.attr in ("dict_names",)
+    if isinstance(node, ast.Name):
+        return node.id in names
+    return False
+
+
+def test_markdown_sinks_get_no_raw_data():
+    """A class of bug, not one instance: an upload's file name or an exception text passed straight
+    to st.error/st.warning/st.caption/... renders as Markdown. Every such call in the app must pass
+    a literal, numbers, or a string through md_escape/display (or a reviewed name of the app's own)."""
+    import ast
+
+    root = Path(__file__).resolve().parents[1]
+    files = [root / "app.py", *sorted((root / "pages").glob("*.py")), *sorted((root / "bliss_core" / "app").glob("*.py"))]
+    bad = []
+    for path in files:
+        names = _SAFE_NAMES["*"] | _SAFE_NAMES.get(path.name, set())
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _SINKS
+                    and node.args and not _markdown_safe(node.args[0], names)):
+                bad.append(f"{path.relative_to(root)}:{node.lineno}: {ast.unparse(node)[:120]}")
+    assert not bad, "data may reach Markdown unescaped:\n" + "\n".join(bad)

@@ -102,7 +102,7 @@ def model_controls() -> None:
             return
         pairs, msgs = check_uploads([f])
         for m in msgs:
-            st.error(m, icon=":material/error:")
+            st.error(md_escape(m, 400), icon=":material/error:")  # upload names are data
         if not pairs:
             return
         upload = pairs[0]
@@ -129,7 +129,7 @@ def model_controls() -> None:
         try:
             dictionary = entries_from_text(df.getvalue(), "the uploaded dictionary")
         except BlissError as exc:
-            st.error(str(exc))
+            st.error(md_escape(str(exc), 400))
             return
         dict_id = "upload:" + content_sha(df.getvalue())
     preprocess = st.radio("Image preprocessing", ["model", "paper"], horizontal=True, key="m_pre",
@@ -144,9 +144,9 @@ def model_controls() -> None:
     key = hashlib.sha256(json.dumps(cfg, sort_keys=True).encode()).hexdigest()[:16]
     have = ss.get("model_bundle") is not None and ss.get("source", {}).get("key") == key
     if have:
-        st.success(f"Embedded: {ss['model_bundle'].describe()}")
+        st.success("Embedded: " + md_escape(ss["model_bundle"].describe(), 400))
         if ss.get("embed_note"):
-            st.warning(ss["embed_note"])
+            st.warning(md_escape(ss["embed_note"], 400))  # it names a skipped file
         ss["source"] = {"kind": "model", "key": key}
         return
     if ss.get("model_bundle") is not None:
@@ -190,14 +190,14 @@ def run_embedding(cfg: dict[str, Any], key: str, upload: tuple[str, bytes] | Non
         )
     except ModelLoadError as exc:
         log.info("model load failed: %s", exc)
-        st.error(f"The {cfg['model']} weights could not be loaded: {exc} To try the app without them, choose "
+        st.error(f"The {cfg['model']} weights could not be loaded: {md_escape(str(exc), 400)} To try the app without them, choose "
                  "**UNTRAINED: random weights** under *Weights* above (a plumbing check: the numbers then mean "
                  "nothing about CLIP), or use the simulation or a bundle file.", icon=":material/error:")
         bar.empty()
         return
     except BlissError as exc:  # DataError, DictionaryError, EmbedError, CacheError: one sentence each
         log.info("embedding failed: %s", exc)
-        st.error(f"Embedding failed: {exc}")
+        st.error("Embedding failed: " + md_escape(str(exc), 400))
         bar.empty()
         return
     bar.progress(1.0, text=f"Done in {time.perf_counter() - start:.0f} s.")

@@ -19,6 +19,7 @@ from ..core.bundle import Bundle
 from ..core.text import DEFAULT_PROMPT
 from ..errors import BlissError
 from . import thumbnails as T
+from .frame import md_escape
 
 log = logging.getLogger("bliss.app")
 CACHE_TTL = settings.get("BLISS_CACHE_TTL_S")
@@ -54,7 +55,7 @@ def text_encoder() -> Callable[[list[str], str], np.ndarray] | None:
     try:
         loaded = session_model()
     except BlissError as exc:
-        st.warning(f"The text encoder is not available ({exc}); compare subsets of classes instead.")
+        st.warning(f"The text encoder is not available ({md_escape(str(exc), 400)}); compare subsets of classes instead.")
         return None
     if loaded is None:
         return None
