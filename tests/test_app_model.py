@@ -148,3 +148,28 @@ def test_server_paths_only_inside_the_data_root(monkeypatch, tmp_path):
     at.run()
     at.radio(key="source_choice").set_value("model").run()
     assert any("data folder" in o for o in at.selectbox(key="m_data").options)
+
+
+@pytest.mark.slow
+def test_model_form_offers_prompt_ensembles_and_the_21k_dictionary(tiny_folder, tmp_path, monkeypatch):
+    monkeypatch.setenv("BLISS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("BLISS_BUNDLE", raising=False)
+    monkeypatch.setenv("BLISS_DATA_ROOT", str(tiny_folder.parent))
+    at = AppTest.from_file(APP, default_timeout=300)
+    at.run()
+    at.radio(key="source_choice").set_value("model").run()
+    at.radio(key="m_weights").set_value("random").run()
+    assert "ImageNet-21k names (36,943)" in at.selectbox(key="m_dict").options  # options show as labelled
+    assert {"CLIP's 80-template ImageNet ensemble", "CLIP's short ImageNet ensemble"} <= set(
+        at.selectbox(key="m_prompt_kind").options)
+    at.selectbox(key="m_data").set_value("folder").run()
+    at.text_input(key="m_path").set_value(tiny_folder.name).run()
+    at.selectbox(key="m_dict").set_value("upload").run()
+    at.file_uploader(key="m_dict_file").upload("dict.txt", b"car\ndog\ntree\nboat", "text/plain").run()
+    at.selectbox(key="m_prompt_kind").set_value("simple-imagenet").run()
+    _ok(at)
+    assert "m_prompt" not in [w.key for w in at.text_input]  # no template box for an ensemble
+    at.button(key="m_embed").click().run()
+    _ok(at)
+    meta = at.session_state["model_bundle"].meta
+    assert meta["prompt"] == "simple-imagenet" and meta["prompt_templates"] > 1

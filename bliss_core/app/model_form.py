@@ -44,6 +44,16 @@ DATASETS = {
     "upload": "Upload a zip of class sub-folders",
 }
 SERVER_DATASETS = ("cifar10", "cifar100", "folder", "zip")
+PROMPTS = {
+    "template": "One template",
+    "openai-imagenet": "CLIP's 80-template ImageNet ensemble",
+    "simple-imagenet": "CLIP's short ImageNet ensemble",
+}
+DICTIONARIES = {
+    "imagenet": "ImageNet-1k names + synonyms (1,860)",
+    "imagenet21k": "ImageNet-21k names (36,943)",
+    "upload": "Upload a text file (one entry per line)",
+}
 
 
 def _has_gpu_hint() -> bool:
@@ -110,12 +120,19 @@ def model_controls() -> None:
     default_limit = 500 if _has_gpu_hint() else 50
     limit = c4.number_input("Images per class and split (sample)", 5, 100_000, default_limit, step=25, key="m_limit",
                             help="On a CPU a small sample keeps embedding short; raise it for better estimates.")
-    prompt = c5.text_input("Prompt template", DEFAULT_PROMPT, key="m_prompt", max_chars=200)
-    dict_choice = c6.selectbox("Dictionary", ["imagenet", "upload"], key="m_dict",
-                               format_func={"imagenet": "ImageNet-1k names + synonyms",
-                                            "upload": "Upload a text file (one entry per line)"}.get)
-    dictionary: str | list[str] = "imagenet"
-    dict_id = "imagenet"
+    prompt_kind = c5.selectbox("Prompt", list(PROMPTS), format_func=PROMPTS.get, key="m_prompt_kind",
+                               help="One template, or one of CLIP's ImageNet prompt ensembles: each text's embedding "
+                                    "is then the mean over the templates (one text pass per template and text).")
+    dict_choice = c6.selectbox("Dictionary", list(DICTIONARIES), key="m_dict", format_func=DICTIONARIES.get)
+    if prompt_kind == "template":
+        prompt = st.text_input("Prompt template", DEFAULT_PROMPT, key="m_prompt", max_chars=200)
+    else:
+        prompt = prompt_kind
+    if (prompt_kind != "template" or dict_choice == "imagenet21k") and not _has_gpu_hint():
+        st.caption("On a CPU this means many text passes (the 36,943-entry dictionary, or 80 templates per text): "
+                   "minutes to an hour the first time; the embedding cache keeps them for every later run.")
+    dictionary: str | list[str] = dict_choice
+    dict_id = dict_choice
     if dict_choice == "upload":
         df = st.file_uploader("Dictionary (.txt)", type=["txt"], key="m_dict_file")
         if df is None:
@@ -136,7 +153,7 @@ def model_controls() -> None:
                           format_func={"model": "the model's own (default)",
                                        "paper": "published script's CIFAR-10 normalisation"}.get)
     prompt = strip_control(prompt)
-    if "{}" not in prompt:
+    if prompt_kind == "template" and "{}" not in prompt:
         st.error("The prompt template needs a {} where the class name goes.")
         return
     cfg = {"model": arch, "pretrained": weights, "spec": spec, "limit": int(limit), "prompt": prompt,
