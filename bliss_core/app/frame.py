@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import functools
 import logging
-import re
 from typing import Any, Callable, Sequence
 
 import streamlit as st
 
 from ..core.text import shorten, strip_control
 from ..errors import AppError, BlissError, MetricError, ScoringError, SplitError
+from .escape import display, md_escape  # noqa: F401  (re-exported for the pages)
 from .sources import Current, current, env_bundles, env_source
 from .state import init_session
 
@@ -102,19 +102,6 @@ def download_figure(fig: Any, name: str, key: str) -> None:
 
     st.download_button(f"⬇ {name} (HTML)", data=lambda: figure_html(fig), file_name=f"{name}.html", mime="text/html",
                        key=key, on_click="ignore")
-
-
-def display(text: Any, limit: int = 120) -> str:
-    """A data string ready to show: control and bidi-override characters removed (they could
-    reverse the app's own text around it), cut to ``limit`` characters with an ellipsis."""
-    return shorten(strip_control(text), limit)
-
-
-def md_escape(text: Any, limit: int = 120) -> str:
-    """A data string for a Markdown context (alerts, widget labels) that renders as plain text:
-    no links, images, emphasis, icons, colours, maths or HTML from data; see :func:`display`."""
-    text = display(text, limit).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|~$:@=])", r"\\\1", text)
 
 
 def text_line(text: Any, limit: int = 200) -> None:

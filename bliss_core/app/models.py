@@ -19,7 +19,7 @@ from ..core.bundle import Bundle
 from ..core.text import DEFAULT_PROMPT
 from ..errors import BlissError
 from . import thumbnails as T
-from .frame import md_escape
+from .escape import md_escape
 
 log = logging.getLogger("bliss.app")
 CACHE_TTL = settings.get("BLISS_CACHE_TTL_S")
