@@ -109,3 +109,10 @@ class CommandError(BlissError):
 
 class AppError(BlissError):
     """A problem the app shows to its user as a message."""
+
+
+def first_line(exc: BaseException, limit: int = 300) -> str:
+    """The first line of an exception's message, cut to ``limit`` characters (its type's name
+    when the message is empty): what a one-line error quotes of a library's exception."""
+    text = str(exc).strip()
+    return text.splitlines()[0][:limit] if text else type(exc).__name__

@@ -25,6 +25,7 @@ from ..core.diagnostics import (
     error_rates_by_dict_similarity,
 )
 from ..core.live import LiveScoring
+from ..errors import first_line
 from ..files import atomic_write
 from .explore import joint_points
 from .htmlfiles import figure_page, output_folder, write_plotly_js
@@ -49,9 +50,8 @@ def _write_pngs(figures: dict[str, object], out: Path) -> list[Path]:
                 fig.write_image(path, width=1100, height=650)
         return paths
     except Exception as exc:  # noqa: BLE001 - PNG is optional; say why once
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         print(
-            f"bliss: warning: PNG figures skipped ({reason[:160]}); the HTML figures were written. "
+            f"bliss: warning: PNG figures skipped ({first_line(exc, 160)}); the HTML figures were written. "
             "PNG export needs `pip install kaleido` and a local Chrome or Chromium.",
             file=sys.stderr,
         )

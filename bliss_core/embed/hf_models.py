@@ -38,8 +38,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
-from ..errors import ModelLoadError
+from ..errors import ModelLoadError, first_line
 from .network import reachable
+from .runtime import InferenceModel, file_sha256, place_model, weights_fingerprint
 
 __all__ = ["HF_EXTRA", "ARCHITECTURES", "HFLoadedModel", "load_hf_model"]
 
@@ -67,7 +68,7 @@ class _Preprocess:
 
 
 @dataclass
-class HFLoadedModel:
+class HFLoadedModel(InferenceModel):
     """A transformers model ready for inference (the fields of ``models.LoadedModel``, plus
     ``kind``: clip, siglip or blip)."""
 
@@ -82,18 +83,6 @@ class HFLoadedModel:
     kind: str = "clip"
     text_max_length: int = 77
     pad_to_max_length: bool = False
-
-    @property
-    def untrained(self) -> bool:
-        return bool(self.meta.get("untrained", False))
-
-    def autocast(self) -> contextlib.AbstractContextManager:
-        """Mixed-precision context on GPU; a no-op on CPU."""
-        import torch
-
-        if self.autocast_dtype is None:
-            return contextlib.nullcontext()
-        return torch.autocast(device_type=self.device.split(":")[0], dtype=self.autocast_dtype)
 
     @property
     def embed_dim(self) -> int | None:
@@ -168,30 +157,6 @@ def _offline_env() -> bool:
                for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
 
 
-def _file_sha256(path: Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(chunk), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def _fingerprint(model: Any) -> str:
-    """Cheap fingerprint of a model's parameters (names, shapes and leading values)."""
-    import torch
-
-    h = hashlib.sha256()
-    for key, t in model.state_dict().items():
-        h.update(key.encode() + str(tuple(t.shape)).encode())
-        h.update(t.detach().reshape(-1)[:64].to("cpu", torch.float32).contiguous().numpy().tobytes())
-    return h.hexdigest()
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:300] if text else type(exc).__name__
-
-
 def _files_sha256(folder: Path, names: Sequence[str] = (), suffixes: Sequence[str] = ()) -> str | None:
     """One SHA-256 over the files of ``folder`` with these names or suffixes (sorted), or None."""
     files = sorted(p for p in folder.iterdir() if p.is_file() and (p.name in names or p.name.endswith(tuple(suffixes))))
@@ -199,7 +164,7 @@ def _files_sha256(folder: Path, names: Sequence[str] = (), suffixes: Sequence[st
         return None
     h = hashlib.sha256()
     for p in files:
-        h.update(p.name.encode() + b"\0" + _file_sha256(p).encode())
+        h.update(p.name.encode() + b"\0" + file_sha256(p).encode())
     return h.hexdigest()
 
 
@@ -288,7 +253,7 @@ def load_hf_model(
         with _quiet_transformers():
             config = transformers.AutoConfig.from_pretrained(source, **common)
     except (OSError, ValueError) as exc:
-        raise ModelLoadError(f"hf:{ref}: no usable config.json ({_first_line(exc)}).") from None
+        raise ModelLoadError(f"hf:{ref}: no usable config.json ({first_line(exc)}).") from None
     kind = str(getattr(config, "model_type", ""))
     if kind not in ARCHITECTURES:
         raise ModelLoadError(f"hf:{ref} is a '{kind or 'unknown'}' model; bliss embeds with CLIP, SigLIP and BLIP "
@@ -312,15 +277,15 @@ def load_hf_model(
         raise
     except Exception as exc:  # noqa: BLE001 - transformers raises many kinds; all mean "cannot load"
         raise ModelLoadError(f"hf:{ref}: could not be loaded as a {cls_name} with its tokenizer and image "
-                             f"processor ({_first_line(exc)}).") from None
+                             f"processor ({first_line(exc)}).") from None
     model.eval()
     if random_weights:
         meta.update(pretrained="random", untrained=True, seed=int(seed),
-                    weights_id=f"random:seed={seed}:{_fingerprint(model)[:16]}")
+                    weights_id=f"random:seed={seed}:{weights_fingerprint(model)[:16]}")
     elif is_dir:
         folder = Path(source)
         meta.update(pretrained=folder.name, weights_sha256=_files_sha256(folder, suffixes=_WEIGHT_SUFFIXES)
-                    or _fingerprint(model))
+                    or weights_fingerprint(model))
         tok = _files_sha256(folder, names=("tokenizer.json", "tokenizer_config.json", "vocab.txt", "vocab.json",
                                            "merges.txt", "special_tokens_map.json", "spiece.model"))
         if tok:
@@ -328,7 +293,7 @@ def load_hf_model(
     else:
         revision = getattr(config, "_commit_hash", None)
         meta.update(pretrained=ref, weights_id=f"{ref}@{revision}" if revision else
-                    f"{ref}:{_fingerprint(model)[:16]}")
+                    f"{ref}:{weights_fingerprint(model)[:16]}")
     if missing:
         meta.update(untrained=True, missing_weights=len(missing))
         print(f"bliss: warning: hf:{ref} lacks {len(missing)} weights of the parts bliss uses ({missing[0]}, ...); "
@@ -343,15 +308,7 @@ def load_hf_model(
             raise ModelLoadError("--preprocess paper needs the published script's normalisation constants.")
         processor.image_mean, processor.image_std = list(paper_norm[0]), list(paper_norm[1])
 
-    model = model.to(dev)
-    autocast_dtype = None
-    if precision in ("fp16", "bf16"):
-        model = model.to(torch.float16 if precision == "fp16" else torch.bfloat16)
-    elif precision == "auto" and dev.startswith("cuda"):
-        autocast_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        precision = "amp_bf16" if autocast_dtype == torch.bfloat16 else "amp_fp16"
-    else:
-        precision = "fp32"
+    model, autocast_dtype, precision = place_model(model, dev, precision)
     meta.update(preprocessing=_preprocess_description(processor, preprocess), device=dev, precision=precision)
     text_cfg = config.text_config
     limit = int(getattr(text_cfg, "max_position_embeddings", 77) or 77)

@@ -10,7 +10,6 @@ untrained). Offline with no cached weights fails within seconds with :class:`Mod
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import os
 import sys
@@ -21,8 +20,9 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 
 from ..core.text import DEFAULT_PROMPT, fill_prompt
-from ..errors import ModelLoadError
+from ..errors import ModelLoadError, first_line
 from .network import reachable
+from .runtime import InferenceModel, file_sha256, place_model, weights_fingerprint
 
 __all__ = [
     "ModelLoadError", "LoadedModel", "load_model", "resolve_device", "encode_texts", "encode_images",
@@ -40,7 +40,7 @@ _HUB_PROBE_TIMEOUT_S = 3.0
 
 
 @dataclass
-class LoadedModel:
+class LoadedModel(InferenceModel):
     """An open_clip model ready for inference, with everything needed to describe it."""
 
     name: str
@@ -53,21 +53,9 @@ class LoadedModel:
     meta: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def untrained(self) -> bool:
-        return bool(self.meta.get("untrained", False))
-
-    @property
     def embed_dim(self) -> int | None:
         """Dimension of the joint embedding space (None when the model does not say)."""
         return getattr(getattr(self.model, "visual", None), "output_dim", None)
-
-    def autocast(self) -> contextlib.AbstractContextManager:
-        """Mixed-precision context on GPU; a no-op on CPU."""
-        import torch
-
-        if self.autocast_dtype is None:
-            return contextlib.nullcontext()
-        return torch.autocast(device_type=self.device.split(":")[0], dtype=self.autocast_dtype)
 
     def cache_identity(self) -> dict[str, Any]:
         """What makes two embeddings of the same image comparable: backend, model, weights,
@@ -79,15 +67,6 @@ class LoadedModel:
             "preprocessing": self.meta["preprocessing"],
             "precision": self.meta.get("precision", "fp32"),
         }
-
-
-def file_sha256(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
-    """SHA-256 hex digest of a file, read in chunks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(chunk), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def resolve_device(device: str = "auto") -> str:
@@ -172,19 +151,6 @@ def _fetch_weights(name: str, tag: str, cfg: dict[str, Any], cache_dir: str | No
     if not path or not os.path.isfile(path):
         raise ModelLoadError(f"Downloading {name} '{tag}' weights produced no file; {how}.")
     return path
-
-
-def _weights_fingerprint(model: Any) -> str:
-    """Cheap fingerprint of a model's parameters (names, shapes and leading values)."""
-    import torch
-
-    h = hashlib.sha256()
-    for key, t in model.state_dict().items():
-        h.update(key.encode())
-        h.update(str(tuple(t.shape)).encode())
-        flat = t.detach().reshape(-1)[:64].to("cpu", torch.float32).contiguous()
-        h.update(flat.numpy().tobytes())
-    return h.hexdigest()
 
 
 def _register_config(name: str) -> str:
@@ -289,20 +255,11 @@ def load_model(
         raise
     except Exception as exc:
         what = checkpoint if checkpoint else name
-        msg = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
-        raise ModelLoadError(f"{what}: could not be loaded as {name} weights ({msg}).") from None
+        raise ModelLoadError(f"{what}: could not be loaded as {name} weights ({first_line(exc)}).") from None
     model.eval()
     if meta["untrained"]:
-        meta["weights_id"] = f"random:seed={seed}:{_weights_fingerprint(model)[:16]}"
-    model = model.to(dev)
-    autocast_dtype = None
-    if precision in ("fp16", "bf16"):
-        model = model.to(torch.float16 if precision == "fp16" else torch.bfloat16)
-    elif precision == "auto" and dev.startswith("cuda"):
-        autocast_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        precision = "amp_bf16" if autocast_dtype == torch.bfloat16 else "amp_fp16"
-    else:
-        precision = "fp32"
+        meta["weights_id"] = f"random:seed={seed}:{weights_fingerprint(model)[:16]}"
+    model, autocast_dtype, precision = place_model(model, dev, precision)
     meta["preprocessing"] = _preprocess_description(model, preprocess)
     meta["device"] = dev
     meta["precision"] = precision

@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import BlissError, EmbedError, EngineError, ImageRejected
+from ..errors import BlissError, EmbedError, EngineError, ImageRejected, first_line
 
 __all__ = ["RayEngine", "require_ray", "RAY_EXTRA", "preprocess_batch", "EmbedActor"]
 
@@ -179,8 +179,7 @@ class RayEngine:
                      include_dashboard=False)
         except Exception as exc:  # noqa: BLE001 - connection errors come in many types
             where = self.address or "a local Ray"
-            msg = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-            raise EngineError(f"cannot start or reach {where} ({msg}).") from None
+            raise EngineError(f"cannot start or reach {where} ({first_line(exc, 200)}).") from None
         return True
 
     def plan(self) -> dict[str, Any]:
