@@ -284,11 +284,22 @@ def available_memory() -> int | None:
         return None
 
 
+def _npy_header(fh: Any) -> tuple[tuple[int, int], tuple[tuple[int, ...], bool, np.dtype] | None]:
+    """``(version, (shape, fortran_order, dtype))`` of the ``.npy`` data at ``fh``'s position,
+    the header None for a format version other than 1.0 or 2.0 (bundles use no other)."""
+    from numpy.lib import format as npformat
+
+    version = npformat.read_magic(fh)
+    if version == (1, 0):
+        return version, npformat.read_array_header_1_0(fh)
+    if version == (2, 0):
+        return version, npformat.read_array_header_2_0(fh)
+    return version, None
+
+
 def declared_sizes(zf: zipfile.ZipFile, where: str) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
     """Shape and dtype of every ``.npy`` member, read from its header without decompressing
     the data. Object (pickled) members and unreadable headers raise :class:`BundleError`."""
-    from numpy.lib import format as npformat
-
     out: dict[str, tuple[tuple[int, ...], np.dtype]] = {}
     for info in zf.infolist():
         if info.is_dir():
@@ -296,13 +307,10 @@ def declared_sizes(zf: zipfile.ZipFile, where: str) -> dict[str, tuple[tuple[int
         key = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
         try:
             with zf.open(info) as fh:
-                version = npformat.read_magic(fh)
-                if version == (1, 0):
-                    shape, _, dtype = npformat.read_array_header_1_0(fh)
-                elif version == (2, 0):
-                    shape, _, dtype = npformat.read_array_header_2_0(fh)
-                else:
+                version, header = _npy_header(fh)
+                if header is None:
                     raise BundleError(f"{where}: member {key} uses .npy format {version}, which bundles do not use.")
+                shape, _, dtype = header
         except BundleError:
             raise
         except (ValueError, OSError, EOFError, zipfile.BadZipFile, RuntimeError, NotImplementedError) as exc:
@@ -336,8 +344,6 @@ def mapped_member(fh: Any, info: zipfile.ZipInfo, where: str) -> tuple[np.dtype,
     """Where a stored (uncompressed) ``.npy`` member's array data lie in the zip file: its
     dtype, shape and byte offset, or None when it cannot be mapped (compressed, encrypted,
     Fortran order, not floats, empty). Inconsistent sizes raise :class:`BundleError`."""
-    from numpy.lib import format as npformat
-
     if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 0x1:
         return None
     try:
@@ -348,13 +354,10 @@ def mapped_member(fh: Any, info: zipfile.ZipInfo, where: str) -> tuple[np.dtype,
         name_len, extra_len = struct.unpack("<HH", head[26:30])
         start = info.header_offset + 30 + name_len + extra_len
         fh.seek(start)
-        version = npformat.read_magic(fh)
-        if version == (1, 0):
-            shape, fortran, dtype = npformat.read_array_header_1_0(fh)
-        elif version == (2, 0):
-            shape, fortran, dtype = npformat.read_array_header_2_0(fh)
-        else:
+        header = _npy_header(fh)[1]
+        if header is None:
             return None
+        shape, fortran, dtype = header
         offset = fh.tell()
         size = fh.seek(0, os.SEEK_END)
     except BundleError:

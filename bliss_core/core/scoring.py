@@ -449,7 +449,18 @@ class FixedPrecomputed:
         return self.reduce(self.per_class_values, self.scorer._positions(classes))
 
 
-class MaxSimScorer(BaseScorer):
+class _LabelTextScorer(BaseScorer):
+    """A scorer that needs only the normal labels' text embeddings (and which classes have
+    reference images): fitting keeps those, the kernels and the class list."""
+
+    def fit(self, ref_emb, ref_labels, class_text_emb, dict_text_emb=None):
+        self.kernels_ = resolve_backend(self.backend)
+        self.classes_ = _fitted_classes(ref_labels, len(ref_labels))
+        self.class_text_ = _unit(class_text_emb)[self.classes_]
+        return self
+
+
+class MaxSimScorer(_LabelTextScorer):
     """Plain CLIP zero-shot score: minus the highest similarity to any normal label."""
 
     name = "maxsim"
@@ -457,19 +468,13 @@ class MaxSimScorer(BaseScorer):
     def __init__(self, backend: Any = "numpy"):
         self.backend = backend
 
-    def fit(self, ref_emb, ref_labels, class_text_emb, dict_text_emb=None) -> "MaxSimScorer":
-        self.kernels_ = resolve_backend(self.backend)
-        self.classes_ = _fitted_classes(ref_labels, len(ref_labels))
-        self.class_text_ = _unit(class_text_emb)[self.classes_]
-        return self
-
     def precompute(self, X, max_topk=None) -> FixedPrecomputed:
         self._check_fitted()
         sims = self.kernels_.similarities(X, self.class_text_)
         return FixedPrecomputed(sims, lambda v, pos: -v[:, pos].max(axis=1), self)
 
 
-class MCMScorer(BaseScorer):
+class MCMScorer(_LabelTextScorer):
     """Maximum concept matching: minus the largest softmax over normal-label similarities.
 
     Undefined for a single normal class (the softmax is always 1), so that is refused.
@@ -484,10 +489,7 @@ class MCMScorer(BaseScorer):
     def fit(self, ref_emb, ref_labels, class_text_emb, dict_text_emb=None) -> "MCMScorer":
         if not (isinstance(self.temperature, (int, float)) and np.isfinite(self.temperature) and self.temperature > 0):
             raise ScoringError("the MCM temperature must be a positive number.")
-        self.kernels_ = resolve_backend(self.backend)
-        self.classes_ = _fitted_classes(ref_labels, len(ref_labels))
-        self.class_text_ = _unit(class_text_emb)[self.classes_]
-        return self
+        return super().fit(ref_emb, ref_labels, class_text_emb, dict_text_emb)
 
     def precompute(self, X, max_topk=None) -> FixedPrecomputed:
         self._check_fitted()
