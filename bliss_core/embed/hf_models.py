@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 from ..errors import ModelLoadError, first_line
-from .network import reachable
+from .network import hub_reachable
 from .runtime import InferenceModel, file_sha256, place_model, weights_fingerprint
 
 __all__ = ["HF_EXTRA", "ARCHITECTURES", "HFLoadedModel", "load_hf_model"]
@@ -52,7 +52,6 @@ ARCHITECTURES = {
     "blip": ("BlipForImageTextRetrieval", ("text_encoder.", "vision_model.", "text_proj", "vision_proj")),
 }
 _WEIGHT_SUFFIXES = (".safetensors", ".bin")
-_HUB_PROBE_TIMEOUT_S = 3.0
 
 
 class _Preprocess:
@@ -152,11 +151,6 @@ def _quiet_transformers() -> Iterator[None]:
             tlog.enable_progress_bar()
 
 
-def _offline_env() -> bool:
-    return any(os.environ.get(v, "").strip().lower() in ("1", "true", "yes", "on")
-               for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
-
-
 def _files_sha256(folder: Path, names: Sequence[str] = (), suffixes: Sequence[str] = ()) -> str | None:
     """One SHA-256 over the files of ``folder`` with these names or suffixes (sorted), or None."""
     files = sorted(p for p in folder.iterdir() if p.is_file() and (p.name in names or p.name.endswith(tuple(suffixes))))
@@ -168,13 +162,14 @@ def _files_sha256(folder: Path, names: Sequence[str] = (), suffixes: Sequence[st
     return h.hexdigest()
 
 
-def _source(ref: str, cache_dir: str | None) -> tuple[str, bool, bool]:
-    """(what to pass to from_pretrained, local_files_only, is a local folder)."""
+def _source(ref: str, cache_dir: str | None) -> tuple[str, bool, bool, Any]:
+    """(what to pass to from_pretrained, local_files_only, is a local folder, the config when
+    finding the source has already read it from the Hugging Face cache, else None)."""
     from transformers import AutoConfig
 
     path = Path(ref).expanduser()
     if path.is_dir():
-        return str(path), True, True
+        return str(path), True, True, None
     if path.exists():
         raise ModelLoadError(f"hf:{ref} is a file; hf: takes a folder written by save_pretrained or a hub id "
                              "such as openai/clip-vit-base-patch32.")
@@ -182,16 +177,15 @@ def _source(ref: str, cache_dir: str | None) -> tuple[str, bool, bool]:
         raise ModelLoadError(f"hf:{ref}: no such model folder.")
     try:  # the Hugging Face cache first: no network when it is there
         with _quiet_transformers():
-            AutoConfig.from_pretrained(ref, local_files_only=True, cache_dir=cache_dir)
-        return ref, True, False
+            config = AutoConfig.from_pretrained(ref, local_files_only=True, cache_dir=cache_dir)
+        return ref, True, False, config
     except (OSError, ValueError):
         pass
-    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
-    if _offline_env() or not reachable(endpoint, _HUB_PROBE_TIMEOUT_S):
+    if not hub_reachable():
         raise ModelLoadError(f"hf:{ref} is not in the Hugging Face cache and the hub cannot be reached; run once with "
                              "internet access, set HF_HOME to a cache that has it, or pass a local folder (hf:/path).")
     print(f"bliss: downloading hf:{ref} (first use only)...", file=sys.stderr)
-    return ref, False, False
+    return ref, False, False, None
 
 
 def _preprocess_description(processor: Any, mode: str) -> dict[str, Any]:
@@ -244,16 +238,14 @@ def load_hf_model(
     if tag and not random_weights and tag.lower() != "openai":
         raise ModelLoadError(f"--pretrained {tag} does not apply to hf: models, whose weights come with hf:{ref}; "
                              "leave it out, or pass 'random' for untrained weights.")
-    dev = device
-    if precision in ("fp16", "bf16") and dev == "cpu":
-        raise ModelLoadError(f"--precision {precision} needs a GPU; on a CPU use fp32 (or auto).")
-    source, local_only, is_dir = _source(ref, cache_dir)
+    source, local_only, is_dir, config = _source(ref, cache_dir)
     common = {"local_files_only": local_only, "cache_dir": cache_dir}
-    try:
-        with _quiet_transformers():
-            config = transformers.AutoConfig.from_pretrained(source, **common)
-    except (OSError, ValueError) as exc:
-        raise ModelLoadError(f"hf:{ref}: no usable config.json ({first_line(exc)}).") from None
+    if config is None:
+        try:
+            with _quiet_transformers():
+                config = transformers.AutoConfig.from_pretrained(source, **common)
+        except (OSError, ValueError) as exc:
+            raise ModelLoadError(f"hf:{ref}: no usable config.json ({first_line(exc)}).") from None
     kind = str(getattr(config, "model_type", ""))
     if kind not in ARCHITECTURES:
         raise ModelLoadError(f"hf:{ref} is a '{kind or 'unknown'}' model; bliss embeds with CLIP, SigLIP and BLIP "
@@ -308,15 +300,15 @@ def load_hf_model(
             raise ModelLoadError("--preprocess paper needs the published script's normalisation constants.")
         processor.image_mean, processor.image_std = list(paper_norm[0]), list(paper_norm[1])
 
-    model, autocast_dtype, precision = place_model(model, dev, precision)
-    meta.update(preprocessing=_preprocess_description(processor, preprocess), device=dev, precision=precision)
+    model, autocast_dtype, precision = place_model(model, device, precision)
+    meta.update(preprocessing=_preprocess_description(processor, preprocess), device=device, precision=precision)
     text_cfg = config.text_config
     limit = int(getattr(text_cfg, "max_position_embeddings", 77) or 77)
     tok_limit = getattr(tokenizer, "model_max_length", None)
     if isinstance(tok_limit, int) and 0 < tok_limit < limit:
         limit = tok_limit
     return HFLoadedModel(
-        name=f"hf:{ref}", model=model, preprocess=_Preprocess(processor), tokenizer=tokenizer, device=dev,
+        name=f"hf:{ref}", model=model, preprocess=_Preprocess(processor), tokenizer=tokenizer, device=device,
         precision=precision, autocast_dtype=autocast_dtype, meta=meta, kind=kind, text_max_length=limit,
         pad_to_max_length=kind == "siglip",
     )

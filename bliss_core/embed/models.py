@@ -21,7 +21,7 @@ import numpy as np
 
 from ..core.text import DEFAULT_PROMPT, fill_prompt
 from ..errors import ModelLoadError, first_line
-from .network import reachable
+from .network import hub_reachable
 from .runtime import InferenceModel, file_sha256, place_model, weights_fingerprint
 
 __all__ = [
@@ -36,7 +36,6 @@ PAPER_STD = (0.2470, 0.2434, 0.2615)
 #: ``fp16``/``bf16``: the model's weights in that type (the official run used fp16 weights).
 PRECISIONS = ("auto", "fp32", "fp16", "bf16")
 RANDOM_SEED = 0
-_HUB_PROBE_TIMEOUT_S = 3.0
 
 
 @dataclass
@@ -56,6 +55,14 @@ class LoadedModel(InferenceModel):
     def embed_dim(self) -> int | None:
         """Dimension of the joint embedding space (None when the model does not say)."""
         return getattr(getattr(self.model, "visual", None), "output_dim", None)
+
+    def text_features(self, prompts: Sequence[str]) -> Any:
+        """Unnormalised text embeddings of filled prompts (a torch tensor on the device)."""
+        return _encode_tokens(self, self.tokenizer(list(prompts)).to(self.device))
+
+    def image_features(self, pixels: Any) -> Any:
+        """Unnormalised image embeddings of a preprocessed batch on the device."""
+        return self.model.encode_image(pixels)
 
     def cache_identity(self) -> dict[str, Any]:
         """What makes two embeddings of the same image comparable: backend, model, weights,
@@ -90,13 +97,6 @@ def resolve_device(device: str = "auto") -> str:
     if not (device == "cpu" or device == "mps" or device.startswith("cuda")):
         raise ModelLoadError(f"unknown device '{device}'; use auto, cpu, cuda or mps.")
     return device
-
-
-def _offline_env() -> bool:
-    for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
-        if os.environ.get(var, "").strip().lower() in ("1", "true", "yes", "on"):
-            return True
-    return False
 
 
 def _hf_cache_dir(cache_dir: str | None) -> str:
@@ -139,7 +139,7 @@ def _fetch_weights(name: str, tag: str, cfg: dict[str, Any], cache_dir: str | No
         f"run once with internet access to download them into {_hf_cache_dir(cache_dir)}, set HF_HOME to a "
         f"cache that has them, or pass --pretrained /path/to/weights (or 'random' for an untrained smoke test)"
     )
-    if _offline_env() or not reachable(os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/"), _HUB_PROBE_TIMEOUT_S):
+    if not hub_reachable():
         raise ModelLoadError(f"Weights for {name} '{tag}' are not cached and the model hub cannot be reached; {how}.")
     import open_clip
 
@@ -197,20 +197,20 @@ def load_model(
         raise ModelLoadError(f"unknown preprocessing '{preprocess}'; use model or paper.")
     if precision not in PRECISIONS:
         raise ModelLoadError(f"unknown precision '{precision}'; use {', '.join(PRECISIONS)}.")
+    dev = resolve_device(device)
+    if precision in ("fp16", "bf16") and dev == "cpu":
+        raise ModelLoadError(f"--precision {precision} needs a GPU; on a CPU use fp32 (or auto).")
     if str(name).startswith("hf:"):
         from .hf_models import load_hf_model
 
-        return load_hf_model(str(name)[3:], pretrained, device=resolve_device(device), preprocess=preprocess,
+        return load_hf_model(str(name)[3:], pretrained, device=dev, preprocess=preprocess,
                              cache_dir=cache_dir, seed=seed, precision=precision, paper_norm=(PAPER_MEAN, PAPER_STD))
-    import torch
     import open_clip
+    import torch
 
     name = _register_config(str(name))
     if name not in open_clip.list_models():
         raise ModelLoadError(f"unknown model '{name}'; see open_clip.list_models() for names, e.g. ViT-B-32 or ViT-B-16.")
-    dev = resolve_device(device)
-    if precision in ("fp16", "bf16") and dev == "cpu":
-        raise ModelLoadError(f"--precision {precision} needs a GPU; on a CPU use fp32 (or auto).")
     pretrained = str(pretrained or "random")
     kwargs: dict[str, Any] = {}
     meta: dict[str, Any] = {"model": name, "pretrained": pretrained, "untrained": False}
@@ -339,35 +339,25 @@ def encode_texts(
     name a prompt ensemble (:mod:`bliss_core.embed.prompts`): the normalised mean over its templates."""
     import torch
 
-    from .prompts import ensemble_mean, is_ensemble, resolve_prompt
+    from .prompts import ensemble_mean, resolve_prompt
 
-    if is_ensemble(template):  # each template in turn; progress counts text passes
-        templates, n = resolve_prompt(template).templates, len(texts)
-
-        def step(t: int) -> Callable[[int, int], None] | None:
-            return (lambda done, _n: progress(t * n + done, n * len(templates))) if progress else None
-
-        return ensemble_mean(np.stack([encode_texts(loaded, texts, tpl, batch_size, step(t))
-                                       for t, tpl in enumerate(templates)]))
-    if "{}" not in template:
-        raise ModelLoadError(f"the prompt template '{template}' has no {{}} placeholder for the name.")
-    prompts = [fill_prompt(template, str(t)) for t in texts]
-    out: list[np.ndarray] = []
-    with torch.inference_mode(), loaded.autocast():
-        for i in range(0, len(prompts), max(1, int(batch_size))):
-            if hasattr(loaded, "text_features"):  # another backend (hf_models) tokenises and pools itself
-                feats = loaded.text_features(prompts[i:i + batch_size]).float()
-            else:
-                tokens = loaded.tokenizer(prompts[i:i + batch_size]).to(loaded.device)
-                feats = _encode_tokens(loaded, tokens).float()
-            feats = torch.nn.functional.normalize(feats, dim=-1)
-            out.append(feats.cpu().numpy().astype(np.float32))
-            if progress:
-                progress(min(i + batch_size, len(prompts)), len(prompts))
-    if not out:
+    templates = resolve_prompt(template).templates  # progress counts text passes over all of them
+    if not len(texts):
         dim = int(getattr(loaded.model, "embed_dim", 0) or 0)
         return np.zeros((0, dim), dtype=np.float32)
-    return np.concatenate(out, axis=0)
+    n, step, total = len(texts), max(1, int(batch_size)), len(texts) * len(templates)
+    per_template: list[np.ndarray] = []
+    with torch.inference_mode(), loaded.autocast():
+        for t, tpl in enumerate(templates):
+            prompts = [fill_prompt(tpl, str(x)) for x in texts]
+            out: list[np.ndarray] = []
+            for i in range(0, n, step):
+                feats = torch.nn.functional.normalize(loaded.text_features(prompts[i:i + step]).float(), dim=-1)
+                out.append(feats.cpu().numpy().astype(np.float32))
+                if progress:
+                    progress(t * n + min(i + step, n), total)
+            per_template.append(np.concatenate(out, axis=0))
+    return ensemble_mean(np.stack(per_template))
 
 
 def encode_images(loaded: LoadedModel, batch: Any) -> np.ndarray:
@@ -377,7 +367,5 @@ def encode_images(loaded: LoadedModel, batch: Any) -> np.ndarray:
     dtype = next(loaded.model.parameters()).dtype  # fp16/bf16 weights take inputs of their type
     with torch.inference_mode(), loaded.autocast():
         pixels = batch.to(loaded.device, dtype=dtype, non_blocking=True)
-        encode = getattr(loaded, "image_features", None) or loaded.model.encode_image
-        feats = encode(pixels).float()
-        feats = torch.nn.functional.normalize(feats, dim=-1)
+        feats = torch.nn.functional.normalize(loaded.image_features(pixels).float(), dim=-1)
     return feats.cpu().numpy().astype(np.float32)

@@ -6,11 +6,12 @@ within seconds with advice, instead of retrying a download for minutes.
 
 from __future__ import annotations
 
+import os
 import threading
 import urllib.error
 import urllib.request
 
-__all__ = ["reachable"]
+__all__ = ["reachable", "hub_reachable"]
 
 
 def reachable(url: str, timeout: float = 3.0) -> bool:
@@ -34,3 +35,12 @@ def reachable(url: str, timeout: float = 3.0) -> bool:
     t.start()
     t.join(timeout + 0.5)
     return bool(result and result[0])
+
+
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """Whether the Hugging Face hub may be used: no ``HF_HUB_OFFLINE``/``TRANSFORMERS_OFFLINE``
+    set, and ``HF_ENDPOINT`` (default huggingface.co) answers within ``timeout`` seconds."""
+    for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        if os.environ.get(var, "").strip().lower() in ("1", "true", "yes", "on"):
+            return False
+    return reachable(os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/"), timeout)

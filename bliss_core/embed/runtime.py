@@ -47,12 +47,21 @@ def place_model(model: Any, device: str, precision: str) -> tuple[Any, Any, str]
 
 
 class InferenceModel:
-    """Behaviour shared by the loaded-model records (needs ``meta``, ``device`` and
-    ``autocast_dtype`` attributes)."""
+    """What every loaded-model record offers the embedding code: ``text_features`` and
+    ``image_features`` (each backend's own), ``untrained`` and ``autocast`` (needs ``meta``,
+    ``device`` and ``autocast_dtype`` attributes)."""
 
     meta: dict[str, Any]
     device: str
     autocast_dtype: Any
+
+    def text_features(self, prompts: Any) -> Any:
+        """Unnormalised text embeddings of filled prompts; each backend tokenises and pools."""
+        raise NotImplementedError
+
+    def image_features(self, pixels: Any) -> Any:
+        """Unnormalised image embeddings of a preprocessed batch."""
+        raise NotImplementedError
 
     @property
     def untrained(self) -> bool:
