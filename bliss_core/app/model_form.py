@@ -10,8 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import shutil
 import time
 from typing import Any
 
@@ -20,6 +18,7 @@ import streamlit as st
 from .. import settings
 from ..core.text import DEFAULT_PROMPT, clean_labels, strip_control
 from ..errors import BlissError, ModelLoadError
+from ..scale.torch_backend import gpu_hint
 from . import thumbnails as T
 from .frame import md_escape, normal_label
 from .models import CACHE_TTL, loaded_model
@@ -54,11 +53,6 @@ DICTIONARIES = {
     "imagenet21k": "ImageNet-21k names (36,943)",
     "upload": "Upload a text file (one entry per line)",
 }
-
-
-def _has_gpu_hint() -> bool:
-    """A cheap guess (no torch import) whether a CUDA GPU is present."""
-    return shutil.which("nvidia-smi") is not None or os.path.exists("/dev/nvidia0")
 
 
 @st.cache_resource(max_entries=2, ttl=CACHE_TTL, show_spinner=False)
@@ -117,7 +111,7 @@ def model_controls() -> None:
             return
         upload = pairs[0]
     c4, c5, c6 = st.columns(3)
-    default_limit = 500 if _has_gpu_hint() else 50
+    default_limit = 500 if gpu_hint() else 50
     limit = c4.number_input("Images per class and split (sample)", 5, 100_000, default_limit, step=25, key="m_limit",
                             help="On a CPU a small sample keeps embedding short; raise it for better estimates.")
     prompt_kind = c5.selectbox("Prompt", list(PROMPTS), format_func=PROMPTS.get, key="m_prompt_kind",
@@ -128,7 +122,7 @@ def model_controls() -> None:
         prompt = st.text_input("Prompt template", DEFAULT_PROMPT, key="m_prompt", max_chars=200)
     else:
         prompt = prompt_kind
-    if (prompt_kind != "template" or dict_choice == "imagenet21k") and not _has_gpu_hint():
+    if (prompt_kind != "template" or dict_choice == "imagenet21k") and not gpu_hint():
         st.caption("On a CPU this means many text passes (the 36,943-entry dictionary, or 80 templates per text): "
                    "minutes to an hour the first time; the embedding cache keeps them for every later run.")
     dictionary: str | list[str] = dict_choice

@@ -23,6 +23,7 @@ import contextlib
 import hashlib
 import json
 import os
+import stat
 import struct
 import time
 import uuid
@@ -33,7 +34,7 @@ import numpy as np
 
 from .. import settings
 from ..errors import CacheError
-from ..files import atomic_write
+from ..files import NotRegularFile, atomic_write, read_regular
 
 __all__ = ["EmbeddingCache", "CacheError", "default_cache_dir", "identity_hash"]
 
@@ -139,14 +140,17 @@ class EmbeddingCache:
                         p.unlink()
 
     # -- reading ------------------------------------------------------------------------------
-    def _shards_oldest_first(self) -> list[str]:
+    def _shards_oldest_first(self) -> list[tuple[str, bool]]:
+        """Unseen shard names, oldest first, each with whether it is a regular file (a symlink
+        is not: a shard is never read through a link)."""
         entries = []
         with os.scandir(self.shard_dir) as it:
             for e in it:
                 if e.name.endswith(_SUFFIX) and e.name not in self._seen:
                     with contextlib.suppress(OSError):
-                        entries.append((e.stat(follow_symlinks=False).st_mtime_ns, e.name))
-        return [name for _, name in sorted(entries)]
+                        st = e.stat(follow_symlinks=False)
+                        entries.append((st.st_mtime_ns, e.name, stat.S_ISREG(st.st_mode)))
+        return [(name, regular) for _, name, regular in sorted(entries)]
 
     def refresh(self) -> int:
         """Load shards written since the last refresh (by any process), oldest first; return how many."""
@@ -155,14 +159,16 @@ class EmbeddingCache:
             names = self._shards_oldest_first()
         except OSError:
             return 0
-        for name in names:
+        for name, regular in names:
             path = self.shard_dir / name
             try:
-                if not path.is_file() or path.is_symlink():
-                    self._seen.add(name)
-                    self.notes.append(f"cache: ignored {name}, which is not a regular file.")
-                    continue
-                data = path.read_bytes()
+                if not regular:
+                    raise NotRegularFile(path, "link or special file")
+                data = read_regular(path)
+            except NotRegularFile:
+                self._seen.add(name)
+                self.notes.append(f"cache: ignored {name}, which is not a regular file.")
+                continue
             except OSError:
                 continue
             try:

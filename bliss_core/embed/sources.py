@@ -574,12 +574,11 @@ def _confined(arg: str, confine_to: Path | None, kind: str) -> Path:
     path = Path(arg).expanduser()
     if confine_to is None:
         return path
-    base = Path(os.path.realpath(confine_to))
-    real = Path(os.path.realpath(base / path))
-    if real != base and base not in real.parents:
+    base = FolderReader(confine_to)
+    if not base.inside(Path(base.real) / path):
         raise DataError(f"{kind}:{arg}: outside the data folder this server allows (BLISS_DATA_ROOT); give a path "
                         "inside it.")
-    return real
+    return Path(os.path.realpath(Path(base.real) / path))
 
 
 def open_source(
