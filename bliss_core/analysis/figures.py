@@ -21,6 +21,7 @@ import numpy as np
 
 import plotly.graph_objects as go
 
+from ..core.metrics import subsample_curve  # noqa: F401  (figures' callers use it from here too)
 from ..core.text import shorten, strip_control
 
 # -- palette ------------------------------------------------------------------------------
@@ -84,16 +85,6 @@ def _layout(fig: go.Figure, title: str | None = None, height: int = 420, templat
         **kw,
     )
     return fig
-
-
-def subsample_curve(x: np.ndarray, y: np.ndarray, max_points: int = 250) -> tuple[np.ndarray, np.ndarray]:
-    """Thin a monotone curve to at most ``max_points`` points, keeping both ends."""
-    x = np.asarray(x)
-    y = np.asarray(y)
-    if x.size <= max_points:
-        return x, y
-    idx = np.unique(np.linspace(0, x.size - 1, max_points).round().astype(int))
-    return x[idx], y[idx]
 
 
 # -- embedding space ---------------------------------------------------------------------

@@ -26,15 +26,9 @@ from ..core.diagnostics import (
 )
 from ..core.live import LiveScoring
 from ..errors import first_line
-from ..files import atomic_write
 from .explore import joint_points
-from .htmlfiles import figure_page, output_folder, write_plotly_js
+from .htmlfiles import figure_page, output_folder, write_plotly_js, write_text
 from .projection import project
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    with atomic_write(path, "w", encoding="utf-8") as fh:
-        fh.write(text)
 
 
 def _write_pngs(figures: dict[str, object], out: Path) -> list[Path]:
@@ -107,7 +101,7 @@ def write_diagnostics(
         },
     }
     written = [out / "stats.json"]
-    _atomic_write_text(written[0], json.dumps(stats, indent=2, default=float))
+    write_text(written[0], json.dumps(stats, indent=2, default=float))
 
     figures: dict[str, object] = {}
     pts = joint_points(bundle, normal, sample_size=max_points)
@@ -135,7 +129,7 @@ def write_diagnostics(
     written.append(write_plotly_js(out))
     for name, fig in figures.items():
         path = out / f"{name}.html"
-        _atomic_write_text(path, figure_page(fig))
+        write_text(path, figure_page(fig))
         written.append(path)
     if png:
         written.extend(_write_pngs(figures, out))

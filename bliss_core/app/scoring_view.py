@@ -45,10 +45,6 @@ def _round(a: np.ndarray, d: int = 4) -> list[float]:
     return np.round(np.asarray(a, dtype=float), d).tolist()
 
 
-def _thin(x: np.ndarray, y: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    return F.subsample_curve(x, y, max_points=n)
-
-
 def _numbers(live: LiveScoring, view: LiveView, grid: tuple, gallery_n: int) -> dict[str, Any]:
     """The panel's numbers for one view (no pictures, no presentation flags): cacheable."""
     y = live.is_anomaly
@@ -57,7 +53,7 @@ def _numbers(live: LiveScoring, view: LiveView, grid: tuple, gallery_n: int) -> 
     tpr_op = 1.0 - len(view.false_negatives) / max(n_anom, 1)
     curves = []
     for method in sorted(view.roc, key=lambda m: m == "bliss"):  # BLISS drawn last, on top
-        fpr, tpr = _thin(*view.roc[method], PANEL_ROC_POINTS)
+        fpr, tpr = F.subsample_curve(*view.roc[method], PANEL_ROC_POINTS)
         curves.append({"name": F.METHOD_NAMES.get(method, method), "color": F.METHOD_COLORS.get(method, "#334155"),
                        "auroc": round(view.metrics[method]["auroc"], 4), "main": method == "bliss",
                        "fpr": _round(fpr), "tpr": _round(tpr)})

@@ -59,7 +59,8 @@ class Kernels(Protocol):
     def nearest(self, X: np.ndarray, ref: np.ndarray, k: int) -> np.ndarray: ...
 
 
-def _unit_block(x: np.ndarray) -> np.ndarray:
+def unit_or_error(x: np.ndarray) -> np.ndarray:
+    """Rows of unit length for scoring; a zero or non-finite row is a :class:`ScoringError`."""
     try:
         return unit_rows(np.asarray(x))
     except VectorError:
@@ -182,14 +183,14 @@ class NumpyKernels:
 
     def class_stats(self, ref, labels, classes, class_text, dict_text, eps) -> ClassStats:
         labels = np.asarray(labels)
-        class_text = _unit_block(class_text)
-        dict32 = _unit_block(dict_text)
+        class_text = unit_or_error(class_text)
+        dict32 = unit_or_error(dict_text)
         n_c, m = len(classes), dict32.shape[0]
         mu, sd = np.empty(n_c), np.empty(n_c)
         means = np.empty((n_c, dict32.shape[1]))
         dict_sd = np.empty((n_c, m))
         for i, c in enumerate(classes):
-            r = _unit_block(np.asarray(ref)[labels == c])
+            r = unit_or_error(np.asarray(ref)[labels == c])
             mean = r.mean(axis=0, dtype=np.float64)
             means[i] = mean
             # Centre in float32 (entries are ~1e-2, so nothing is lost); each entry's variance
@@ -206,48 +207,48 @@ class NumpyKernels:
         """``(idx, sim)``: each row's ``k`` most similar texts, most similar first ([N, k]; int32
         indices (int64 beyond 2^31 texts) and float32 similarities). Blocks of rows keep the
         similarity matrix small; ``X`` may be memory-mapped (read block by block)."""
-        texts = _unit_block(texts)
+        texts = unit_or_error(texts)
         m = texts.shape[0]
         n = X.shape[0]
         idx = np.empty((n, k), dtype=index_dtype(m))
         sim = np.empty((n, k), dtype=np.float32)
         tt = texts.T
         for blk in row_blocks(n, m):
-            idx[blk], sim[blk] = top_k_rows(_unit_block(X[blk]) @ tt, k)
+            idx[blk], sim[blk] = top_k_rows(unit_or_error(X[blk]) @ tt, k)
         return idx, sim
 
     def top_similar_and_similarities(self, X, texts, k, others):
         """:meth:`top_similar` of ``texts`` and :meth:`similarities` to ``others`` (float32
         here) in one pass over ``X``: each block of rows is read, converted and normalised
         once (for a memory-mapped float16 bundle that pass is a fifth of the work)."""
-        texts, others = _unit_block(texts), _unit_block(others)
+        texts, others = unit_or_error(texts), unit_or_error(others)
         m, n = texts.shape[0], X.shape[0]
         idx = np.empty((n, k), dtype=index_dtype(m))
         sim = np.empty((n, k), dtype=np.float32)
         other = np.empty((n, others.shape[0]), dtype=np.float32)
         tt, ot = texts.T, others.T
         for blk in row_blocks(n, m):
-            xb = _unit_block(X[blk])
+            xb = unit_or_error(X[blk])
             idx[blk], sim[blk] = top_k_rows(xb @ tt, k)
             other[blk] = xb @ ot
         return idx, sim, other
 
     def similarities(self, X, texts):
         """[N, T] similarities of each row of ``X`` to each text (float32 products, float64 out)."""
-        texts = _unit_block(texts)
+        texts = unit_or_error(texts)
         out = np.empty((X.shape[0], texts.shape[0]), dtype=np.float64)
         for blk in row_blocks(X.shape[0], max(texts.shape[0], 64)):
-            out[blk] = _unit_block(X[blk]) @ texts.T
+            out[blk] = unit_or_error(X[blk]) @ texts.T
         return out
 
     def nearest(self, X, ref, k):
         """Each row's ``k`` largest similarities to the rows of ``ref`` ([N, min(k, len(ref))],
         float64, in no particular order)."""
-        ref = _unit_block(ref)
+        ref = unit_or_error(ref)
         kk = min(k, ref.shape[0])
         out = np.empty((X.shape[0], kk), dtype=np.float64)
         for blk in row_blocks(X.shape[0], ref.shape[0]):
-            sims = _unit_block(X[blk]) @ ref.T
+            sims = unit_or_error(X[blk]) @ ref.T
             if kk < ref.shape[0]:
                 sims = np.partition(sims, ref.shape[0] - kk, axis=1)[:, -kk:]
             out[blk] = sims

@@ -19,8 +19,8 @@ import numpy as np
 from ..errors import MetricError
 from .bundle import Bundle
 from .diagnostics import avg_dict_similarity, confusion_at, threshold_at_tpr
-from .metrics import auroc, detection_metrics_and_roc
-from .scoring import BlissScorer, KNNScorer, MaxSimScorer, check_topk
+from .metrics import auroc, detection_metrics_and_roc, subsample_curve
+from .scoring import BlissScorer, KNNScorer, check_topk
 from .evaluate import few_shot_mask, normal_name_entries
 from .kernels import take_rows
 from .splits import check_normal
@@ -41,14 +41,6 @@ class LiveView:
     false_positives: np.ndarray  # positions in the test set, most confident first
     false_negatives: np.ndarray
     seconds: float = 0.0
-
-
-def _thin(x: np.ndarray, y: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """A monotone curve with at most ``n`` of its points, both ends kept."""
-    if x.size <= n:
-        return x, y
-    idx = np.unique(np.linspace(0, x.size - 1, n).round().astype(int))
-    return x[idx], y[idx]
 
 
 class PreparedNormalSet:
@@ -94,16 +86,15 @@ class LiveScoring(PreparedNormalSet):
             raise MetricError("the test set has no images of the anomalous classes, so AUROC is undefined.")
         if self.is_anomaly.all():
             raise MetricError("the test set has no images of the normal classes, so AUROC is undefined.")
-        ref, ref_lab = bundle.image_emb[self.train_mask], bundle.image_label[self.train_mask]
         test = take_rows(bundle.image_emb, self.test_idx)
         self.avg_dict_sim = avg_dict_similarity(test, bundle.dict_text_emb)
         self.baseline_scores: dict[str, np.ndarray] = {}
         if "internal" in baselines:
             self.baseline_scores["internal"] = self.pre.scores(0.0, 1)
-        if "maxsim" in baselines:
-            self.baseline_scores["maxsim"] = MaxSimScorer(backend=backend).fit(
-                ref, ref_lab, bundle.class_text_emb).decision_function(test)
+        if "maxsim" in baselines:  # MaxSim's score, from the label similarities BLISS already has
+            self.baseline_scores["maxsim"] = -self.pre.label_sim.max(axis=1).astype(np.float64)
         if "knn" in baselines:
+            ref, ref_lab = bundle.image_emb[self.train_mask], bundle.image_label[self.train_mask]
             self.baseline_scores["knn"] = KNNScorer(k=knn_k, backend=backend).fit(ref, ref_lab).decision_function(test)
         # every K a slice from here on: a slider move costs a gather, a min and the metrics
         self.pre.prepare_all_k()
@@ -112,7 +103,7 @@ class LiveScoring(PreparedNormalSet):
         for name, values in self.baseline_scores.items():
             metrics, (fpr, tpr, _) = detection_metrics_and_roc(self.is_anomaly, values)
             self.baseline_metrics[name] = metrics
-            self.baseline_roc[name] = _thin(fpr, tpr, self.roc_points)
+            self.baseline_roc[name] = subsample_curve(fpr, tpr, self.roc_points)
         self._views: OrderedDict[tuple, LiveView] = OrderedDict()
         self._views_lock = threading.Lock()
 
@@ -140,7 +131,7 @@ class LiveScoring(PreparedNormalSet):
         start = time.perf_counter()
         scores = self.pre.scores(lam, topk)
         bliss, (fpr, tpr_curve, _) = detection_metrics_and_roc(self.is_anomaly, scores)
-        fpr, tpr_curve = _thin(fpr, tpr_curve, self.roc_points)
+        fpr, tpr_curve = subsample_curve(fpr, tpr_curve, self.roc_points)
         metrics = {"bliss": bliss, **self.baseline_metrics}
         threshold = threshold_at_tpr(self.is_anomaly, scores, tpr)
         errors = confusion_at(self.is_anomaly, scores, threshold)

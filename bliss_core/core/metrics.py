@@ -15,7 +15,8 @@ import numpy as np
 
 from ..errors import MetricError
 
-__all__ = ["MetricError", "auroc", "aupr", "fpr_at_tpr", "detection_metrics", "detection_metrics_and_roc"]
+__all__ = ["MetricError", "auroc", "aupr", "fpr_at_tpr", "detection_metrics", "detection_metrics_and_roc",
+           "subsample_curve"]
 
 
 def _check(is_anomaly: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -93,9 +94,13 @@ def detection_metrics(is_anomaly: np.ndarray, scores: np.ndarray) -> dict[str, f
     when 95% of the normal images are accepted (normal images positive, scored by minus the
     anomaly score: the MCM/OOD convention).
     """
-    metrics = detection_metrics_and_roc(is_anomaly, scores)[0]
-    y, s = _check(is_anomaly, scores)
-    metrics["fpr95_ood"] = fpr_at_tpr(~y, -s, 0.95)
+    metrics, _, (fps, tps) = _metrics_roc_counts(is_anomaly, scores)
+    # The same counts read the other way: at each threshold t, ascending, the normal images
+    # (now positive) and the anomalies with score <= t, i.e. those flagged by minus the score.
+    normal_le = (fps[-1] - np.r_[0, fps[:-1]])[::-1]
+    anomaly_le = (tps[-1] - np.r_[0, tps[:-1]])[::-1]
+    tpr = np.r_[0.0, normal_le / normal_le[-1]]
+    metrics["fpr95_ood"] = float(np.r_[0.0, anomaly_le / anomaly_le[-1]][np.searchsorted(tpr, 0.95, side="left")])
     return metrics
 
 
@@ -110,6 +115,12 @@ def detection_metrics_and_roc(
     (R_n - R_{n-1}) P_n, from the same counts. The tests check all three against
     ``roc_auc_score`` and ``average_precision_score``.
     """
+    metrics, roc, _ = _metrics_roc_counts(is_anomaly, scores)
+    return metrics, roc
+
+
+def _metrics_roc_counts(is_anomaly: np.ndarray, scores: np.ndarray) -> tuple[dict[str, float], tuple, tuple]:
+    """:func:`detection_metrics_and_roc`'s metrics and curve, and the (fps, tps) counts behind them."""
     from sklearn.metrics import auc
 
     y, s = _check(is_anomaly, scores)
@@ -118,9 +129,21 @@ def detection_metrics_and_roc(
     tpr = np.r_[0.0, tps / tps[-1]]
     precision = tps / (tps + fps)  # every threshold flags at least one image
     recall = tps / tps[-1]
+    with _checked():
+        area = float(auc(fpr, tpr))
     metrics = {
-        "auroc": float(auc(fpr, tpr)),
+        "auroc": area,
         "aupr": float(max(0.0, np.sum(np.diff(recall, prepend=0.0) * precision))),
         "fpr95": float(fpr[np.searchsorted(tpr, 0.95, side="left")]),
     }
-    return metrics, (fpr, tpr, np.r_[np.inf, thresholds])
+    return metrics, (fpr, tpr, np.r_[np.inf, thresholds]), (fps, tps)
+
+
+def subsample_curve(x: np.ndarray, y: np.ndarray, max_points: int = 250) -> tuple[np.ndarray, np.ndarray]:
+    """Thin a monotone curve to at most ``max_points`` points, keeping both ends."""
+    x = np.asarray(x)
+    y = np.asarray(y)
+    if x.size <= max_points:
+        return x, y
+    idx = np.unique(np.linspace(0, x.size - 1, max_points).round().astype(int))
+    return x[idx], y[idx]

@@ -28,10 +28,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..errors import NotFittedError, ScoringError, VectorError
-from .kernels import index_dtype, resolve_backend, row_blocks
+from ..errors import NotFittedError, ScoringError
+from .kernels import index_dtype, resolve_backend, row_blocks, unit_or_error
 from .splits import check_normal
-from .vectors import unit_rows
 
 __all__ = [
     "EPS", "ScoringError", "NotFittedError", "check_lambda", "check_topk", "BaseScorer", "BlissScorer",
@@ -42,13 +41,6 @@ EPS = 1e-8
 #: The published script's defaults; the CLI and the app start from them.
 DEFAULT_LAMBDA = 0.5
 DEFAULT_TOPK = 10
-
-
-def _unit(x: np.ndarray) -> np.ndarray:
-    try:
-        return unit_rows(x)
-    except VectorError:
-        raise ScoringError("an embedding has zero length or non-finite values and cannot be scored.") from None
 
 
 def check_lambda(lam: float) -> float:
@@ -345,15 +337,16 @@ class BlissPrecomputed:
         """Score, and the internal/external parts and class index of the minimising class."""
         lam = self.scorer.lam if lam is None else lam
         topk = self.scorer.topk if topk is None else topk
-        per = self.per_class(lam, topk, classes)
+        lam, topk = self._check(lam, topk)
         pos = self.scorer._positions(classes)
+        internal, ext_sum = self._internal(pos), self._ext_sum(topk, pos)
+        per = internal + (lam / topk) * ext_sum if lam else internal  # as per_class, from the same parts
         arg = per.argmin(axis=1)
         rows = np.arange(per.shape[0])
-        ext = self._ext_sum(topk, pos) / topk
         return {
             "score": per[rows, arg],
-            "internal": self._internal(pos)[rows, arg],
-            "external": ext[rows, arg],
+            "internal": internal[rows, arg],
+            "external": (ext_sum / topk)[rows, arg],
             "nearest_class": self.scorer.classes_[pos][arg],
         }
 
@@ -395,8 +388,8 @@ class BlissScorer(BaseScorer):
         ref = np.asarray(ref_emb)
         classes = _fitted_classes(ref_labels, ref.shape[0])
         labels = np.asarray(ref_labels, dtype=np.int64)
-        class_text = _unit(class_text_emb)
-        dict_text = _unit(dict_text_emb)
+        class_text = unit_or_error(class_text_emb)
+        dict_text = unit_or_error(dict_text_emb)
         if class_text.shape[1] != ref.shape[1] or dict_text.shape[1] != ref.shape[1]:
             raise ScoringError("image and text embeddings have different dimensions.")
         if classes.max() >= class_text.shape[0]:
@@ -456,7 +449,7 @@ class _LabelTextScorer(BaseScorer):
     def fit(self, ref_emb, ref_labels, class_text_emb, dict_text_emb=None):
         self.kernels_ = resolve_backend(self.backend)
         self.classes_ = _fitted_classes(ref_labels, len(ref_labels))
-        self.class_text_ = _unit(class_text_emb)[self.classes_]
+        self.class_text_ = unit_or_error(class_text_emb)[self.classes_]
         return self
 
 
@@ -526,7 +519,7 @@ class KNNScorer(BaseScorer):
         ref = np.asarray(ref_emb)
         self.classes_ = _fitted_classes(ref_labels, ref.shape[0])
         labels = np.asarray(ref_labels)
-        self.refs_ = [_unit(ref[labels == c]) for c in self.classes_]
+        self.refs_ = [unit_or_error(ref[labels == c]) for c in self.classes_]
         return self
 
     def precompute(self, X, max_topk=None) -> FixedPrecomputed:
