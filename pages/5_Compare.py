@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from bliss_core.app import compare_view as cv
-from bliss_core.app.frame import guarded, page_setup, run_page
+from bliss_core.app.frame import display, guarded, page_setup, run_page, text_line
 from bliss_core.app.uploads import check_uploads
 from bliss_core.app.tables import show_table
 
@@ -22,7 +22,7 @@ CAPTION = (
 def _texts(lines: list[str]) -> None:
     """Messages that hold file or class names: shown as text, never Markdown."""
     if lines:
-        st.text("\n".join(lines))
+        st.text("\n".join(display(line, 400) for line in lines))
 
 
 def sources_panel() -> list[cv.CompareSource]:
@@ -79,7 +79,7 @@ def projection_section(chosen: list[cv.CompareSource], normal_names: list[str]) 
     cols = st.columns(2)
     for i, s in enumerate(chosen):
         with cols[i % 2]:
-            st.text(s.label)
+            text_line(s.label)
             with st.spinner("Projecting (cached afterwards)…"):
                 fig = cv.projection_for(s, cv.normal_indices(s.bundle, normal_names), method)
             st.plotly_chart(fig, key=f"cmp_proj_{i}")
@@ -105,7 +105,7 @@ def heatmap_section(chosen: list[cv.CompareSource], normal_names: list[str], exc
     cols = st.columns(2)
     for i, s in enumerate(chosen):
         with cols[i % 2]:
-            st.text(s.label)
+            text_line(s.label)
             st.plotly_chart(cv.heatmap_for(s, cv.normal_indices(s.bundle, normal_names), exclude, lam, topk),
                             key=f"cmp_heat_{i}")
 

@@ -430,6 +430,10 @@ def test_readme_lists_every_shared_server_setting_with_its_default():
 
 # -- every Markdown sink in the app gets text it wrote itself, numbers, or escaped data ------------
 _SINKS = {"markdown", "caption", "info", "warning", "error", "success", "toast", "write", "subheader", "header", "title"}
+#: widgets, whose labels Streamlit also renders as Markdown
+_SINKS |= {"button", "download_button", "checkbox", "toggle", "radio", "selectbox", "multiselect", "slider",
+           "select_slider", "text_input", "text_area", "number_input", "file_uploader", "expander", "metric",
+           "link_button", "popover", "tabs"}
 #: calls whose result is safe in Markdown: escapers, and sentences the app builds from numbers
 _SAFE_CALLS = {"md_escape", "display", "normal_label", "len", "int", "float", "round", "upload_limits_text",
                "upload_limit_mb", "caveat", "clustering_finding", "dictionary_finding", "error_curves_finding",
@@ -439,7 +443,8 @@ _SAFE_NAMES = {"*": {"finding", "caption", "title", "what", "side", "arch", "kma
                      "topk", "DEFAULT_PROMPT", "PRESENTER_ROWS", "max_boxes", "sampled", "KEY", "STEPS", "v", "k",
                      "plural", "f", "findings", "counts", "c", "b", "normal", "cfg", "sample", "n_bins", "ss",
                      "sim_finding", "err_finding"},
-               "share.py": {"why"}}
+               "share.py": {"why"},
+               "frame.py": {"name", "label"}}  # download_figure's file stem and the statistics' labels: the pages' literals
 
 
 def _markdown_safe(node, names) -> bool:

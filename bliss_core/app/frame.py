@@ -13,7 +13,7 @@ from typing import Any, Callable, Sequence
 
 import streamlit as st
 
-from ..core.text import shorten, strip_control
+from ..core.text import strip_control
 from ..errors import AppError, BlissError, MetricError, ScoringError, SplitError
 from .escape import display, md_escape  # noqa: F401  (re-exported for the pages)
 from .sources import Current, current, env_bundles, env_source
@@ -107,7 +107,7 @@ def download_figure(fig: Any, name: str, key: str) -> None:
 def text_line(text: Any, limit: int = 200) -> None:
     """One line of data shown as plain text (never Markdown); the full text on hover when cut."""
     full = strip_control(text)
-    st.text(shorten(full, limit), help=full if len(full) > limit else None)
+    st.text(display(full, limit), help=md_escape(full, len(full)) if len(full) > limit else None)
 
 
 def normal_label(bundle: Any, c: int, markdown: bool = True) -> str:

@@ -250,7 +250,7 @@ def label_wording_controls(cur: Current, normal: list[int], max_boxes: int = 24)
     for i, c in enumerate(normal[:max_boxes]):
         name = b.class_names[c]
         key = f"label_text::{name}"
-        cols[i % 3].text_input(f"Label for class “{name}”", value=wording.get(name, name), key=key, max_chars=400,
+        cols[i % 3].text_input(f"Label for class “{md_escape(name, 60)}”", value=wording.get(name, name), key=key, max_chars=400,
                                on_change=_set_label_text, args=(name, key))
     if len(normal) > max_boxes:
         st.caption(f"Only the first {max_boxes} normal classes can be reworded here.")
