@@ -12,12 +12,11 @@ import os
 
 import streamlit as st
 
-from bliss_core.app import frame, presenter, sources, state
+from bliss_core.app import cached, frame, presenter, sources, state
 from bliss_core.app.frame import md_escape, show_clustering_stats, source_banner, text_line
 from bliss_core.app.share import share_panel
 from bliss_core.app.tour import start as start_tour
 from bliss_core.app.uploads import check_uploads, upload_limit_mb
-from bliss_core.core.diagnostics import bundle_clustering_stats
 from bliss_core.core.findings import clustering_finding
 from bliss_core.core.text import DEFAULT_PROMPT, clean_labels
 
@@ -185,16 +184,13 @@ def home() -> None:
 
         st.subheader("4 · What is loaded")
         text_line(b.describe())
-        stats = bundle_clustering_stats(b)
+        stats = cached.clustering_stats(cur.key, b)
         show_clustering_stats(stats, st.columns(4))
         st.caption(clustering_finding(stats, untrained=b.untrained, simulation=b.is_simulation)
                    + " Next: **Embedding space** to see it, **BLISS scoring** to correct it.")
         state.sync_query_params()
-    except frame.AppError as exc:
-        st.error(md_escape(str(exc), 400))
-    except Exception:  # noqa: BLE001 - the page never shows a traceback
-        logging.getLogger("bliss.app").exception("home page failed")
-        st.error("Something went wrong on this page. The details are in the server log; try other settings.")
+    except Exception as exc:  # noqa: BLE001 - the page never shows a traceback
+        frame.show_error(exc, "home page")
 
 
 PAGES = [

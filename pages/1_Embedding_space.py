@@ -16,7 +16,6 @@ from bliss_core.app.tables import show_table
 from bliss_core.app.thumbnails import has_pictures, hover_thumbnails, thumb_for, thumbs_for_ids
 from bliss_core.app.tour import tour_banner
 from bliss_core.app.views import describe_ids, joint_points, projection_figure, selected_ids, warm_up
-from bliss_core.core.diagnostics import bundle_clustering_stats
 from bliss_core.core.findings import clustering_finding
 
 page_setup()
@@ -72,7 +71,7 @@ def body(cur: Current) -> None:
             params.update(n_neighbors=int(ss["n_neighbors"]), min_dist=float(ss["min_dist"]))
         st.radio("Colour images by", ["modality", "class"], key="color_by", horizontal=True)
 
-    stats = bundle_clustering_stats(b)
+    stats = cached.clustering_stats(cur.key, b)
     finding = clustering_finding(stats, untrained=b.untrained, simulation=b.is_simulation)
     tour_banner("embedding", cur, finding)
     jp = joint_points(b, normal, sample_size=int(ss["sample_size"]), dict_size=400, seed=0)

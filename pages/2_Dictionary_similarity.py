@@ -39,8 +39,9 @@ def body(cur: Current) -> None:
     lam, topk, tpr = float(ss["lam"]), int(ss["topk"]), float(ss["tpr"])
     topk = min(topk, live.max_topk)
     n_bins = int(ss.get("err_bins", 8))
+    view = live.view(lam, topk, tpr)
     named = [("Without correction (internal score, λ = 0)", error_rates(live, live.baseline_scores["internal"], tpr, n_bins)),
-             (f"BLISS (λ = {lam:g}, K = {topk})", error_rates(live, live.view(lam, topk, tpr).scores, tpr, n_bins))]
+             (f"BLISS (λ = {lam:g}, K = {topk})", error_rates(live, view.scores, tpr, n_bins, view.threshold))]
     err_finding = error_curves_finding(named[0][1], named[1][1], untrained=b.untrained, simulation=b.is_simulation)
     tour_banner("dictionary", cur, sim_finding + " " + err_finding)
 
@@ -64,13 +65,15 @@ def body(cur: Current) -> None:
     st.caption(f"Threshold set so that {tpr:.0%} of anomalies are caught (change λ, K on the BLISS scoring page); "
                "both panels share one scale. " + err_finding)
 
-    df = pd.DataFrame({
-        "id": b.image_names(test),
-        "class": [b.class_names[int(b.image_label[g])] for g in test],
-        "anomaly": live.is_anomaly,
-        "avg_dict_similarity": live.avg_dict_sim,
-    })
-    st.download_button("⬇ Per-image average dictionary similarity (CSV)", safe_csv(df),
+    def per_image_csv() -> str:  # built when the button is pressed, not on every rerun
+        return safe_csv(pd.DataFrame({
+            "id": b.image_names(test),
+            "class": [b.class_names[int(b.image_label[g])] for g in test],
+            "anomaly": live.is_anomaly,
+            "avg_dict_similarity": live.avg_dict_sim,
+        }))
+
+    st.download_button("⬇ Per-image average dictionary similarity (CSV)", per_image_csv,
                        file_name="avg_dict_similarity.csv", mime="text/csv", on_click="ignore")
 
 

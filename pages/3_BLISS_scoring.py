@@ -36,7 +36,7 @@ def _delta(value: float, digits: int, lower_is_better: bool = False) -> dict:
 
 @st.fragment
 @guarded
-def slider_area(cur: Current, live: LiveScoring, grid: tuple, now: dict) -> None:
+def slider_area(cur: Current, live: LiveScoring, grid: tuple, now: dict, pictures: bool) -> None:
     """What a λ/K move reruns: the sliders, the metrics and the live panel, nothing else."""
     ss = st.session_state
     if ss.get("topk", 10) > live.max_topk:
@@ -46,11 +46,11 @@ def slider_area(cur: Current, live: LiveScoring, grid: tuple, now: dict) -> None
     sliders.slider("K — nearest dictionary entries per image", 1, live.max_topk, step=1, key="topk")
     sliders.select_slider("Operating point: TPR", [0.8, 0.85, 0.9, 0.95, 0.99], key="tpr", width=200)
     lam, topk, tpr = float(ss["lam"]), int(ss["topk"]), float(ss["tpr"])
-    if len(cur.bundle.dict_names) - len(live.excluded) < state.MAX_TOPK:
-        st.caption(f"The dictionary has only {len(cur.bundle.dict_names) - len(live.excluded)} entries, so K stops there.")
+    if live.max_topk < state.MAX_TOPK:  # the dictionary (less any excluded names) is that short
+        st.caption(f"The dictionary has only {int(live.max_topk)} entries, so K stops there.")
     view = live.view(lam, topk, tpr)
     now.update(lam=lam, topk=topk, view=view)  # what the download buttons below the fragment serve
-    data = live_panel_data(live, view, grid, thumb=thumb_uri if ss.get("_pictures") else None,
+    data = live_panel_data(live, view, grid, thumb=thumb_uri if pictures else None,
                            sent=ss.setdefault("thumbs_sent", set()), presenter=bool(ss.get("presenter")))
     bliss, internal = view.metrics["bliss"], view.metrics["internal"]
     row = st.container(horizontal=True, gap="medium")  # one block, not a column per metric
@@ -97,8 +97,6 @@ def body(cur: Current) -> None:
     b = cur.bundle
     normal = state.normal_classes(cur.key, b.class_names)
     tour_banner("scoring", cur)
-    ss = st.session_state
-    ss["_pictures"] = has_pictures(b.image_id)
     c1, c2 = st.columns([1, 2])
     shots = c1.selectbox("Reference images per class", SHOTS, key="shots",
                          format_func=lambda s: "all of them" if s is None else f"{s} per class (random draw)",
@@ -115,7 +113,7 @@ def body(cur: Current) -> None:
     if live.excluded:
         text_line(f"Left out of the dictionary: {', '.join(sorted(b.dict_names[j] for j in live.excluded))}")
     now: dict = {}
-    slider_area(cur, live, grid, now)
+    slider_area(cur, live, grid, now, has_pictures(b.image_id))
     downloads(cur, live, grid, now)
     with st.expander("Baselines (they do not depend on λ and K)"):
         show_table(pd.DataFrame(method_rows(live.baseline_metrics, ("internal", "maxsim", "knn"))))

@@ -50,6 +50,15 @@ def auroc_grid(live_key: tuple, _live: LiveScoring) -> tuple[list[float], list[i
     return lams, topks, _live.auroc_grid(lams, topks)
 
 
+@st.cache_data(max_entries=16, ttl=CACHE_TTL, show_spinner=False)
+def clustering_stats(key: str, _bundle: Bundle) -> dict:
+    """:func:`~bliss_core.core.diagnostics.bundle_clustering_stats` once per bundle content (the
+    home, embedding and compare pages all show them, and rerun often)."""
+    from ..core.diagnostics import bundle_clustering_stats
+
+    return bundle_clustering_stats(_bundle)
+
+
 @st.cache_data(max_entries=12, ttl=CACHE_TTL, show_spinner=False)
 def projection(key: str, normal: tuple[int, ...], method: str, sample_size: int, params_json: str,
                _points: np.ndarray) -> np.ndarray:

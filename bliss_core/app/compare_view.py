@@ -23,11 +23,10 @@ import streamlit as st
 
 from .. import settings
 from ..core.bundle import Bundle
-from ..core.compare import CLUSTERING_KEYS, DEFAULT_LAMS, DEFAULT_TOPKS, bundle_summary, compare_verdicts
-from ..core.diagnostics import bundle_clustering_stats
+from ..core.compare import CLUSTERING_KEYS, DEFAULT_LAMS, DEFAULT_TOPKS, bundle_summary, compare_verdicts, grid_topks
 from ..core.live import LiveScoring
 from ..errors import AppError
-from . import sources
+from . import cached, sources
 from .state import DEFAULT_LAMBDA, DEFAULT_SIM, DEFAULT_TOPK, SIM_LIMITS
 
 __all__ = ["CompareSource", "available_sources", "selected_sources", "common_classes", "live_for", "projection_for",
@@ -159,28 +158,10 @@ def normal_indices(bundle: Bundle, names: Sequence[str]) -> tuple[int, ...]:
 
 
 # -- cached computations (shared by every session of the process) ------------------------------
-@st.cache_resource(max_entries=12, ttl=CACHE_TTL, show_spinner=False)
-def _live(key: str, normal: tuple[int, ...], exclude: bool, max_topk: int, _bundle: Bundle) -> LiveScoring:
-    from .cached import scoring_backend
-
-    return LiveScoring(_bundle, list(normal), max_topk=max_topk, exclude_normal_names=exclude, backend=scoring_backend())
-
-
 def live_for(source: CompareSource, normal: tuple[int, ...], exclude: bool) -> LiveScoring:
-    """BLISS and the baselines fitted for one bundle and its normal classes."""
-    return _live(source.key, normal, bool(exclude), max(DEFAULT_TOPKS), source.bundle)
-
-
-@st.cache_data(max_entries=16, ttl=CACHE_TTL, show_spinner=False)
-def _stats(key: str, _bundle: Bundle) -> dict:
-    return bundle_clustering_stats(_bundle)
-
-
-@st.cache_data(max_entries=12, ttl=CACHE_TTL, show_spinner=False)
-def _projection(key: str, normal: tuple[int, ...], method: str, sample_size: int, _points: np.ndarray) -> np.ndarray:
-    from ..analysis.projection import project
-
-    return project(_points, method=method, seed=0)
+    """BLISS and the baselines fitted for one bundle and its normal classes (the scoring page's
+    cache: the same bundle and classes share one precomputation across pages)."""
+    return cached.live_scoring(source.key, normal, source.bundle, None, bool(exclude), max(DEFAULT_TOPKS))
 
 
 def projection_for(source: CompareSource, normal: tuple[int, ...], method: str, sample_size: int = 1000) -> Any:
@@ -189,7 +170,7 @@ def projection_for(source: CompareSource, normal: tuple[int, ...], method: str, 
     from ..analysis.explore import joint_points
 
     jp = joint_points(source.bundle, normal, sample_size=sample_size, dict_size=400, seed=0)
-    coords = _projection(source.key, normal, method, sample_size, jp.points)
+    coords = cached.projection(source.key, normal, method, sample_size, "{}", jp.points)
     return F.projection_scatter(coords, jp.modality, jp.text, jp.ids, jp.class_name, height=420, template=None,
                                 detail=jp.detail)
 
@@ -197,7 +178,7 @@ def projection_for(source: CompareSource, normal: tuple[int, ...], method: str, 
 @st.cache_data(max_entries=16, ttl=CACHE_TTL, show_spinner=False)
 def _grid(key: str, normal: tuple[int, ...], exclude: bool, _live_scoring: LiveScoring
           ) -> tuple[list[float], list[int], np.ndarray]:
-    topks = sorted({min(k, _live_scoring.max_topk) for k in DEFAULT_TOPKS})
+    topks = grid_topks(_live_scoring.bundle, [normal], exclude)
     return list(DEFAULT_LAMS), topks, _live_scoring.auroc_grid(DEFAULT_LAMS, topks)
 
 
@@ -234,7 +215,7 @@ def summary_rows(chosen: Sequence[CompareSource]) -> list[dict]:
 
 def clustering_rows(chosen: Sequence[CompareSource]) -> list[dict]:
     """The four clustering statistics per bundle (all images; label and dictionary texts)."""
-    return [{"bundle": s.label, **{STAT_NAMES[k]: float(_stats(s.key, s.bundle)[k]) for k in CLUSTERING_KEYS}}
+    return [{"bundle": s.label, **{STAT_NAMES[k]: float(cached.clustering_stats(s.key, s.bundle)[k]) for k in CLUSTERING_KEYS}}
             for s in chosen]
 
 

@@ -20,13 +20,15 @@ import numpy as np
 from ..analysis import figures as F
 from ..core.live import LiveScoring, LiveView
 
-__all__ = ["live_panel_data", "panel_numbers", "method_rows", "heat_cell", "PANEL_ROC_POINTS", "HIST_BINS"]
+__all__ = ["live_panel_data", "method_rows", "heat_cell", "PANEL_ROC_POINTS", "HIST_BINS"]
 
 PANEL_ROC_POINTS = 120
 HIST_BINS = 40
 _CACHE: "weakref.WeakKeyDictionary[LiveScoring, OrderedDict]" = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()
 _CACHE_ENTRIES = 2048
+#: per LiveScoring: (the heat map values it was made for, :func:`_fixed_parts`)
+_FIXED: "weakref.WeakKeyDictionary[LiveScoring, tuple]" = weakref.WeakKeyDictionary()
 
 
 def method_rows(metrics: dict[str, dict[str, float]], methods: Sequence[str] = ("bliss", "internal", "maxsim", "knn")) -> list[dict]:
@@ -45,47 +47,31 @@ def _round(a: np.ndarray, d: int = 4) -> list[float]:
     return np.round(np.asarray(a, dtype=float), d).tolist()
 
 
-def _numbers(live: LiveScoring, view: LiveView, grid: tuple, gallery_n: int) -> dict[str, Any]:
-    """The panel's numbers for one view (no pictures, no presentation flags): cacheable."""
-    y = live.is_anomaly
-    n_norm, n_anom = int((~y).sum()), int(y.sum())
-    fpr_op = len(view.false_positives) / max(n_norm, 1)
-    tpr_op = 1.0 - len(view.false_negatives) / max(n_anom, 1)
+_GALLERIES = (
+    ("false_positives", "False positives",
+     "Normal images flagged as anomalies, most confident first. Hover for the file name."),
+    ("false_negatives", "Missed anomalies (false negatives)", "Anomalies that scored as normal, most confident first."),
+)
+
+
+def _fixed_parts(live: LiveScoring, grid: tuple) -> dict[str, Any]:
+    """What the panel shows that no (lambda, K) changes: the baselines' ROC curves, thinned and
+    rounded, and the heat map's axes and values. Kept with the per-live cache."""
     curves = []
-    for method in sorted(view.roc, key=lambda m: m == "bliss"):  # BLISS drawn last, on top
-        fpr, tpr = F.subsample_curve(*view.roc[method], PANEL_ROC_POINTS)
+    for method, (fpr, tpr) in live.baseline_roc.items():
+        fpr, tpr = F.subsample_curve(fpr, tpr, PANEL_ROC_POINTS)
         curves.append({"name": F.METHOD_NAMES.get(method, method), "color": F.METHOD_COLORS.get(method, "#334155"),
-                       "auroc": round(view.metrics[method]["auroc"], 4), "main": method == "bliss",
+                       "auroc": round(live.baseline_metrics[method]["auroc"], 4), "main": False,
                        "fpr": _round(fpr), "tpr": _round(tpr)})
-    edges = np.histogram_bin_edges(view.scores, bins=HIST_BINS)
     lams, topks, z = grid
-    b = live.bundle
-
-    def gallery(pos: np.ndarray) -> list[dict]:
-        rows = []
-        for p in pos[:gallery_n]:
-            g = int(live.test_idx[p])
-            rows.append({"row": g, "id": b.image_name(g), "cls": b.class_names[int(b.image_label[g])],
-                         "score": round(float(view.scores[p]), 4), "sim": round(float(live.avg_dict_sim[p]), 4)})
-        return rows
-
-    return {
-        "roc": {"curves": curves, "op": [round(fpr_op, 4), round(tpr_op, 4)]},
-        "hist": {"edges": _round(edges), "normal": np.histogram(view.scores[~y], bins=edges)[0].tolist(),
-                 "anomaly": np.histogram(view.scores[y], bins=edges)[0].tolist(),
-                 "threshold": round(float(view.threshold), 4),
-                 "colors": {"normal": F.NORMAL_COLOR, "anomaly": F.ANOMALY_COLOR}},
-        "heat": {"lams": [float(v) for v in lams], "topks": [int(k) for k in topks], "z": np.round(z, 4).tolist(),
-                 "cur": list(heat_cell(lams, topks, view.lam, view.topk))},
-        "fp": gallery(view.false_positives), "fn": gallery(view.false_negatives),
-        "n_fp": int(len(view.false_positives)), "n_fn": int(len(view.false_negatives)),
-        "fpr_at_op": fpr_op, "tpr_at_op": tpr_op,
-    }
+    return {"curves": curves,
+            "heat": {"lams": [float(v) for v in lams], "topks": [int(k) for k in topks], "z": np.round(z, 4).tolist()}}
 
 
 def _encoded_numbers(live: LiveScoring, view: LiveView, grid: tuple, gallery_n: int, with_pictures: bool) -> bytes:
-    """The panel's numbers for one view as JSON bytes, remembered per (lambda, K, threshold)
-    for every session on this LiveScoring: a move that revisits a value costs a look-up."""
+    """The panel's numbers for one view as JSON bytes (no presentation flags), remembered per
+    (lambda, K, threshold) for every session on this LiveScoring: a move that revisits a value
+    costs a look-up, and what no move changes is prepared once."""
     key = (view.lam, view.topk, round(float(view.threshold), 12), gallery_n, with_pictures)
     with _LOCK:
         per_live = _CACHE.setdefault(live, OrderedDict())
@@ -93,17 +79,41 @@ def _encoded_numbers(live: LiveScoring, view: LiveView, grid: tuple, gallery_n: 
         if hit is not None:
             per_live.move_to_end(key)
             return hit
-    numbers = _numbers(live, view, grid, gallery_n)
-    galleries = []
-    for part, title, help_text in (
-        ("fp", "False positives", "Normal images flagged as anomalies, most confident first. Hover for the file name."),
-        ("fn", "Missed anomalies (false negatives)", "Anomalies that scored as normal, most confident first."),
-    ):
-        items = [{**{k: it[k] for k in ("id", "cls", "score", "sim")}, **({"thumb": it["id"]} if with_pictures else {})}
-                 for it in numbers[part]]
-        galleries.append({"title": title, "help": help_text, "total": numbers["n_" + part], "items": items})
-    payload = {"roc": numbers["roc"], "hist": numbers["hist"], "heat": numbers["heat"], "galleries": galleries,
-               "thumbs_on": with_pictures, "n_fp": numbers["n_fp"], "n_fn": numbers["n_fn"]}
+        fixed = _FIXED.get(live)
+    if fixed is None or fixed[0] is not grid[2]:
+        fixed = (grid[2], _fixed_parts(live, grid))
+        with _LOCK:
+            _FIXED[live] = fixed
+    y, b = live.is_anomaly, live.bundle
+    fpr_op = len(view.false_positives) / max(int((~y).sum()), 1)
+    tpr_op = 1.0 - len(view.false_negatives) / max(int(y.sum()), 1)
+    fpr, tpr = F.subsample_curve(*view.roc["bliss"], PANEL_ROC_POINTS)
+    bliss = {"name": F.METHOD_NAMES["bliss"], "color": F.METHOD_COLORS["bliss"],
+             "auroc": round(view.metrics["bliss"]["auroc"], 4), "main": True, "fpr": _round(fpr), "tpr": _round(tpr)}
+    edges = np.histogram_bin_edges(view.scores, bins=HIST_BINS)
+
+    def gallery(attr: str, title: str, help_text: str) -> dict[str, Any]:
+        pos = getattr(view, attr)
+        items = []
+        for p in pos[:gallery_n]:
+            g = int(live.test_idx[p])
+            item = {"id": b.image_name(g), "cls": b.class_names[int(b.image_label[g])],
+                    "score": round(float(view.scores[p]), 4), "sim": round(float(live.avg_dict_sim[p]), 4)}
+            if with_pictures:
+                item["thumb"] = item["id"]
+            items.append(item)
+        return {"title": title, "help": help_text, "total": int(len(pos)), "items": items}
+
+    payload = {
+        "roc": {"curves": [*fixed[1]["curves"], bliss], "op": [round(fpr_op, 4), round(tpr_op, 4)]},  # BLISS on top
+        "hist": {"edges": _round(edges), "normal": np.histogram(view.scores[~y], bins=edges)[0].tolist(),
+                 "anomaly": np.histogram(view.scores[y], bins=edges)[0].tolist(),
+                 "threshold": round(float(view.threshold), 4),
+                 "colors": {"normal": F.NORMAL_COLOR, "anomaly": F.ANOMALY_COLOR}},
+        "heat": {**fixed[1]["heat"], "cur": list(heat_cell(grid[0], grid[1], view.lam, view.topk))},
+        "galleries": [gallery(*g) for g in _GALLERIES],
+        "thumbs_on": with_pictures,
+    }
     encoded = json.dumps(payload, separators=(",", ":")).encode()
     with _LOCK:
         per_live[key] = encoded
@@ -138,8 +148,3 @@ def live_panel_data(live: LiveScoring, view: LiveView, grid: tuple, *, gallery_n
                         sent.add(ref)
     tail = json.dumps({"new_thumbs": new_thumbs, "presenter": bool(presenter)}, separators=(",", ":")).encode()
     return b'{"numbers":' + numbers + b"," + tail[1:]
-
-
-def panel_numbers(data: bytes) -> dict[str, Any]:
-    """The numbers part of :func:`live_panel_data`'s bytes, as a dict (for tests and tools)."""
-    return json.loads(data)["numbers"]

@@ -8,6 +8,7 @@ so, and such a link opens with a note instead of silently showing something else
 
 from __future__ import annotations
 
+import functools
 import io
 from urllib.parse import urlencode
 from typing import Any
@@ -40,8 +41,10 @@ def _is_local(url: str) -> bool:
     return host in ("localhost", "0.0.0.0", "::1") or host.startswith("127.")
 
 
+@functools.lru_cache(maxsize=64)
 def qr_png(url: str, scale: int = 6) -> bytes:
-    """The QR code of ``url`` as PNG bytes (segno; no network, no PIL)."""
+    """The QR code of ``url`` as PNG bytes (segno; no network, no PIL); remembered, since the
+    sidebar that shows it reruns with every page."""
     import segno
 
     buf = io.BytesIO()

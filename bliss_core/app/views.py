@@ -37,9 +37,10 @@ def similarity_figures(label_sims: np.ndarray, image_sims: np.ndarray, live: Liv
             F.avg_dict_similarity_histogram(live.avg_dict_sim, live.is_anomaly, template=None))
 
 
-def error_rates(live: LiveScoring, scores: np.ndarray, tpr: float, n_bins: int) -> dict:
-    """Error rates against average dictionary similarity at the threshold catching ``tpr``."""
-    thr = threshold_at_tpr(live.is_anomaly, scores, tpr)
+def error_rates(live: LiveScoring, scores: np.ndarray, tpr: float, n_bins: int, threshold: float | None = None) -> dict:
+    """Error rates against average dictionary similarity at the threshold catching ``tpr``
+    (pass it as ``threshold`` when a :class:`LiveView` already has it)."""
+    thr = threshold_at_tpr(live.is_anomaly, scores, tpr) if threshold is None else threshold
     return error_rates_by_dict_similarity(live.avg_dict_sim, live.is_anomaly, scores, thr, n_bins=n_bins)
 
 
