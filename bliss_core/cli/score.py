@@ -27,20 +27,17 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..core.evaluate import normal_name_entries
-    from ..core.kernels import take_rows
-    from ..core.scoring import BlissScorer
+    from ..core.live import PreparedNormalSet
 
     backend = scoring_backend(args.device)
     bundle = load(args.bundle)
     normal = resolve_normal(args.normal, bundle.class_names)
-    test = bundle.test_idx
-    if test.size == 0:
+    if bundle.test_idx.size == 0:
         raise CommandError(f"{args.bundle}: the bundle has no test images to score.")
-    scorer = BlissScorer(lam=args.lam, topk=args.topk, backend=backend).fit_bundle(bundle, normal)
-    drop = normal_name_entries(bundle, normal) if args.exclude_normal_names else set()
-    pre = scorer.precompute(take_rows(bundle.image_emb, test), max_topk=min(len(bundle.dict_names), args.topk + len(drop)))
-    parts = pre.excluding(drop, args.topk).components(args.lam, args.topk)
+    prep = PreparedNormalSet(bundle, normal, max_topk=args.topk, allow_all_normal=True,
+                             exclude_normal_names=args.exclude_normal_names, backend=backend)
+    test = prep.test_idx
+    parts = prep.pre.components(args.lam, args.topk)
     normal_set = set(normal)
 
     def rows():
