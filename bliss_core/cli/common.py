@@ -18,7 +18,8 @@ from ..core.text import csv_row, printable
 from ..files import atomic_write
 
 __all__ = ["number_list", "whole_list", "whole", "finite", "load", "say", "warn", "write_csv", "resolve_normal",
-           "resolve_splits", "add_split_arguments", "add_device_argument", "scoring_backend"]
+           "resolve_splits", "add_split_arguments", "add_device_argument", "add_bliss_arguments",
+           "add_exclude_argument", "scoring_backend"]
 
 
 def finite(text: str) -> float:
@@ -90,6 +91,23 @@ def resolve_splits(args: argparse.Namespace, class_names: Sequence[str]) -> tupl
     if args.setup:
         return setup_splits(args.setup, len(class_names)), canonical_setup(args.setup)
     return parse_normal_sets(args.normal_sets, class_names), None
+
+
+def add_bliss_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--lam`` and ``--topk``: one BLISS setting, the published script's by default."""
+    from ..core.scoring import DEFAULT_LAMBDA, DEFAULT_TOPK
+
+    parser.add_argument("--lam", type=finite, default=DEFAULT_LAMBDA,
+                        help=f"lambda, the weight of the external (dictionary) score (default {DEFAULT_LAMBDA:g})")
+    parser.add_argument("--topk", type=whole, default=DEFAULT_TOPK,
+                        help=f"K, the dictionary entries nearest each image (default {DEFAULT_TOPK})")
+
+
+def add_exclude_argument(parser: argparse.ArgumentParser) -> None:
+    """``--exclude-normal-names`` (evaluate, score, compare)."""
+    parser.add_argument("--exclude-normal-names", action="store_true",
+                        help="per split, leave dictionary entries equal to a normal class's name out of the "
+                             "external score")
 
 
 def add_device_argument(parser: argparse.ArgumentParser) -> None:

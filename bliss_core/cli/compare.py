@@ -13,9 +13,8 @@ import json
 from pathlib import Path
 
 from ..core.text import printable, shorten
-from ..core.scoring import DEFAULT_LAMBDA, DEFAULT_TOPK
-from .common import (add_device_argument, add_split_arguments, finite, load, resolve_splits, say, scoring_backend, warn,
-                     whole, write_csv)
+from .common import (add_bliss_arguments, add_device_argument, add_exclude_argument, add_split_arguments, load,
+                     resolve_splits, say, scoring_backend, warn, whole, write_csv)
 
 CSV_HEADER = ["name", "path", "model", "weights", "prompt", "dictionary", "untrained", "simulation",
               "text_text", "image_image", "image_text", "modality_gap",
@@ -27,11 +26,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
                         description="Compare bundles (other models, prompts or dictionaries) on the same splits.")
     cp.add_argument("bundles", nargs="+", metavar="BUNDLE.npz", help="bundles to compare (a file may repeat)")
     add_split_arguments(cp)
-    cp.add_argument("--lam", type=finite, default=DEFAULT_LAMBDA, help=f"lambda of the BLISS column (default {DEFAULT_LAMBDA:g})")
-    cp.add_argument("--topk", type=whole, default=DEFAULT_TOPK, help=f"K of the BLISS column (default {DEFAULT_TOPK})")
+    add_bliss_arguments(cp)
     cp.add_argument("--knn-k", type=whole, default=5, help="neighbours of the kNN baseline (default 5)")
-    cp.add_argument("--exclude-normal-names", action="store_true",
-                    help="per split, leave dictionary entries equal to a normal class's name out of the external score")
+    add_exclude_argument(cp)
     cp.add_argument("--json", action="store_true", help='print {"setup", "lam", "topk", "bundles": [...]} instead of a table')
     cp.add_argument("--out", default=None, metavar="DIR",
                     help="also write compare.html (+ plotly.min.js), compare.json and compare.csv into DIR")

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..core.scoring import DEFAULT_LAMBDA, DEFAULT_TOPK
-from .common import finite, load, resolve_normal, say, whole
+from .common import add_bliss_arguments, load, resolve_normal, say, whole
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -14,8 +13,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     dg.add_argument("--out", required=True, help="output folder")
     dg.add_argument("--normal", default=None, help="normal classes for the error-rate figure, by index or name "
                     "(default: class 0)")
-    dg.add_argument("--lam", type=finite, default=DEFAULT_LAMBDA)
-    dg.add_argument("--topk", type=whole, default=DEFAULT_TOPK)
+    add_bliss_arguments(dg)
     dg.add_argument("--projection", default="tsne,umap", help="projections to draw: any of pca,tsne,umap (default tsne,umap)")
     dg.add_argument("--max-points", type=whole, default=3000, help="images sampled for projections (default 3000)")
     dg.set_defaults(func=run)

@@ -4,7 +4,6 @@ embedding (``bliss dictionary imagenet > words.txt``, edit, ``bliss embed --dict
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from ..core.text import printable
@@ -23,9 +22,6 @@ def run(args: argparse.Namespace) -> int:
     from ..embed.dictionary import load_dictionary
 
     entries = load_dictionary(args.name)
-    try:
-        sys.stdout.write("".join(printable(e) + "\n" for e in entries))
-        sys.stdout.flush()
-    except BrokenPipeError:  # `bliss dictionary imagenet | head`: quiet, like any filter
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    sys.stdout.write("".join(printable(e) + "\n" for e in entries))
+    sys.stdout.flush()  # a closed pipe (`| head`) ends quietly in cli.main
     return 0

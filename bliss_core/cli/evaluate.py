@@ -9,7 +9,7 @@ import sys
 from ..core.scoring import DEFAULT_LAMBDA, DEFAULT_TOPK
 from ..core.text import printable
 from ..errors import CommandError
-from .common import (add_device_argument, add_split_arguments, load, number_list, resolve_splits, scoring_backend,
+from .common import (add_device_argument, add_exclude_argument, add_split_arguments, load, number_list, resolve_splits, scoring_backend,
                      whole, whole_list)
 
 
@@ -22,8 +22,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     ev.add_argument("--topk", type=whole_list, default=[DEFAULT_TOPK], help=f"K value(s), comma-separated (default {DEFAULT_TOPK})")
     ev.add_argument("--method", choices=["bliss", "maxsim", "knn", "mcm"], default="bliss")
     ev.add_argument("--knn-k", type=whole, default=5, help="neighbours for --method knn (default 5)")
-    ev.add_argument("--exclude-normal-names", action="store_true",
-                    help="per split, leave dictionary entries equal to a normal class's name out of the external score")
+    add_exclude_argument(ev)
     ev.add_argument("--shots", type=whole, default=None, metavar="N",
                     help="N reference images per normal class, drawn at random per seed (all of a smaller class)")
     ev.add_argument("--seeds", type=whole, default=1, metavar="S",
@@ -37,13 +36,13 @@ def add_parser(sub) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from ..core.evaluate import evaluate, format_table
 
+    if args.seeds != 1 and args.shots is None:  # before loading: the arguments alone decide it
+        raise CommandError("--seeds draws reference images at random, so it needs --shots N.")
     backend = scoring_backend(args.device)  # before loading: a missing GPU is said at once
     bundle = load(args.bundle)
     splits, setup = resolve_splits(args, bundle.class_names)
     if args.method != "bliss" and not args.json and (len(args.lam) > 1 or len(args.topk) > 1):
         print(f"note: {args.method} ignores lambda and K; showing it once.", file=sys.stderr)
-    if args.seeds != 1 and args.shots is None:
-        raise CommandError("--seeds draws reference images at random, so it needs --shots N.")
     result = evaluate(bundle, splits, args.lam, args.topk, method=args.method, setup=setup, knn_k=args.knn_k,
                       exclude_normal_names=args.exclude_normal_names, shots=args.shots, seeds=args.seeds,
                       backend=backend)

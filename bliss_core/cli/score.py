@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 
 from ..errors import CommandError
-from ..core.scoring import DEFAULT_LAMBDA, DEFAULT_TOPK
-from .common import add_device_argument, finite, load, resolve_normal, scoring_backend, warn, whole, write_csv
+from .common import (add_bliss_arguments, add_device_argument, add_exclude_argument, load, resolve_normal,
+                     scoring_backend, warn, write_csv)
 
 HEADER = ["index", "image_id", "label", "class_name", "is_anomaly", "score", "internal", "external",
           "nearest_normal_class"]
@@ -16,10 +16,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
     sc = sub.add_parser("score", help="write per-image BLISS scores of the test images as CSV")
     sc.add_argument("--bundle", required=True)
     sc.add_argument("--normal", required=True, help="normal classes by index or name, e.g. 0,3 or airplane,cat")
-    sc.add_argument("--lam", type=finite, default=DEFAULT_LAMBDA)
-    sc.add_argument("--topk", type=whole, default=DEFAULT_TOPK)
-    sc.add_argument("--exclude-normal-names", action="store_true",
-                    help="leave dictionary entries equal to a normal class's name out of the external score")
+    add_bliss_arguments(sc)
+    add_exclude_argument(sc)
     sc.add_argument("--out", required=True, help="CSV file to write (its folder must exist)")
     add_device_argument(sc)
     sc.set_defaults(func=run)
