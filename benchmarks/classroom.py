@@ -176,12 +176,10 @@ def measure(label: str, tree: Path, bundle: Path, args: argparse.Namespace) -> d
 
 def _tree_at(commit: str, tmp: Path) -> Path:
     """The repository as of ``commit``, exported into ``tmp`` (for a baseline in the same run)."""
+    from benchmarks.run import git_tree
+
     folder = tmp / f"tree-{commit}"
-    if not folder.exists():
-        folder.mkdir(parents=True)
-        archive = subprocess.run(["git", "-C", str(REPO), "archive", commit], capture_output=True, check=True).stdout
-        subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
-    return folder
+    return folder if folder.exists() else git_tree(folder, commit)
 
 
 def main() -> int:

@@ -132,15 +132,18 @@ def make_bundle(folder: Path, mode: str, float16: bool = False) -> Path:
     return make(folder / f"bench-{mode}{'-f16' if float16 else ''}.npz", float16=float16, **SIZES[mode])
 
 
+def git_tree(dest: Path, commit: str, *paths: str) -> Path:
+    """The repository (or ``paths`` of it) as of ``commit``, exported into ``dest`` (git archive)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", commit, *paths], capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    return dest
+
+
 def before_tree(folder: Path) -> Path | None:
     """The pre-optimisation bliss_core, exported from git into ``folder`` (None if unavailable)."""
-    dest = folder / "before"
     try:
-        dest.mkdir(exist_ok=True)
-        archive = subprocess.run(["git", "-C", str(REPO), "archive", BEFORE_COMMIT, "bliss_core"],
-                                 capture_output=True, check=True).stdout
-        subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
-        return dest
+        return git_tree(folder / "before", BEFORE_COMMIT, "bliss_core")
     except (OSError, subprocess.CalledProcessError):
         return None
 

@@ -23,6 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
+from bliss_core.files import atomic_write  # noqa: E402
+
 BLOCK = 65536
 
 
@@ -74,9 +77,8 @@ def write_bundle(out: str | Path, n_test: int, n_dict: int, dim: int = 512, n_cl
             yield _unit(0.8 * text_dir.astype(np.float32) + noise)
 
     meta = {"model": "synthetic (benchmarks/synth.py)", "simulation": True, "seed": seed, "untrained": False}
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".part")
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+    with atomic_write(out, "wb", create_parents=True) as fh, \
+            zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
         _write_npy(zf, "image_emb", (n, dim), dtype, image_blocks())
         _write_small(zf, "image_label", labels.astype(np.int64))
         _write_small(zf, "image_is_train", is_train)
@@ -87,7 +89,6 @@ def write_bundle(out: str | Path, n_test: int, n_dict: int, dim: int = 512, n_cl
         _write_small(zf, "meta", np.array(json.dumps(meta, sort_keys=True)))
         if image_ids:
             _write_small(zf, "image_id", np.array([f"img/{i:07d}.jpg" for i in range(n)]))
-    tmp.replace(out)
     return out
 
 
