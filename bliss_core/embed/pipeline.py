@@ -21,7 +21,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -128,7 +128,35 @@ def _hash_items(items: Sequence[ImageItem], workers: int, prog: _Progress) -> li
 
 
 def _chunk_name(keys: Sequence[str]) -> str:
-    return "img-" + hashlib.sha256("".join(keys).encode()).hexdigest()[:32]
+    return "img-" + chunk_tag(keys)
+
+
+def chunk_tag(keys: Sequence[str]) -> str:
+    """A shard's tag for a batch of image keys (what the shard file is named after)."""
+    return hashlib.sha256("".join(keys).encode()).hexdigest()[:32]
+
+
+def first_positions(keys: Sequence[str]) -> dict[str, int]:
+    """Each distinct key with the position of its first image (the one embedded for it)."""
+    first: dict[str, int] = {}
+    for pos, key in enumerate(keys):
+        first.setdefault(key, pos)
+    return first
+
+
+def count_cached(cache: EmbeddingCache, unique: Sequence[str], prog: _Progress) -> list[str]:
+    """The keys ``cache`` lacks; the others are reported to ``prog`` as cached."""
+    missing = cache.missing(unique)
+    prog.update(len(unique) - len(missing), cached=True, force=True)
+    return missing
+
+
+def check_all_embedded(cache: EmbeddingCache, unique: Sequence[str], rejected: Mapping[str, Any]) -> None:
+    """After an engine ran: every key is in the cache or was refused, else :class:`EmbedError`."""
+    cache.refresh()  # including what other processes embedded meanwhile
+    left = [k for k in cache.missing(unique) if k not in rejected]
+    if left:
+        raise EmbedError(f"{len(left)} images could not be embedded or found in the cache; rerun to retry.")
 
 
 def _embed_items(
@@ -145,9 +173,7 @@ def _embed_items(
 
     from .models import encode_images
 
-    first_item: dict[str, ImageItem] = {}
-    for it, k in zip(items, keys):
-        first_item.setdefault(k, it)
+    first_item = {k: items[pos] for k, pos in first_positions(keys).items()}
     unique = list(first_item)
     chunks = [unique[i:i + batch_size] for i in range(0, len(unique), batch_size)]
     rejected: dict[str, tuple[str, str]] = {}
@@ -195,8 +221,7 @@ def _embed_items(
         finally:
             q.put(DONE)
 
-    total_missing = len(cache.missing(unique))
-    prog.update(len(unique) - total_missing, cached=True, force=True)
+    count_cached(cache, unique, prog)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         t = threading.Thread(target=producer, args=(pool,), daemon=True)
         t.start()
@@ -220,10 +245,7 @@ def _embed_items(
                         computed += len(good)
                 finally:
                     cache.release(handle)
-                done_now = len(need)
-                prog.update(done_now)
-            # images another process embedded while we waited count as cached
-            cache.refresh()
+                prog.update(len(need))
         finally:
             stop.set()
             deadline = time.monotonic() + 10.0
@@ -234,9 +256,7 @@ def _embed_items(
                         cache.release(m[3])
                 except queue.Empty:
                     pass
-    missing_after = [k for k in cache.missing(unique) if k not in rejected]
-    if missing_after:
-        raise EmbedError(f"{len(missing_after)} images could not be embedded or found in the cache; rerun to retry.")
+    check_all_embedded(cache, unique, rejected)
     return computed, rejected
 
 

@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import BlissError, EmbedError, EngineError, ImageRejected, first_line
+from ..errors import BlissError, EngineError, ImageRejected, first_line
 
 __all__ = ["RayEngine", "require_ray", "RAY_EXTRA", "preprocess_batch", "EmbedActor"]
 
@@ -198,15 +198,14 @@ class RayEngine:
     # -- the image step ------------------------------------------------------------------------
     def embed_images(self, job: Any) -> tuple[int, dict[str, tuple[str, str]]]:
         """Embed the job's images that the cache lacks on Ray; the driver writes the cache."""
+        from ..embed.pipeline import check_all_embedded, count_cached, first_positions
+
         if job.source_args is None:
             raise EngineError("--engine ray needs a data source it can reopen on the workers (a spec such as "
                               "folder:PATH or zip:PATH), not an opened source.")
-        first: dict[str, int] = {}
-        for pos, key in enumerate(job.keys):
-            first.setdefault(key, pos)
+        first = first_positions(job.keys)
         unique = list(first)
-        missing = job.cache.missing(unique)
-        job.progress.update(len(unique) - len(missing), cached=True, force=True)
+        missing = count_cached(job.cache, unique, job.progress)
         rejected: dict[str, tuple[str, str]] = {}
         if not missing:
             return 0, rejected
@@ -225,15 +224,13 @@ class RayEngine:
         finally:
             if started:
                 self.ray.shutdown()
-        job.cache.refresh()
-        left = [k for k in job.cache.missing(unique) if k not in rejected]
-        if left:
-            raise EmbedError(f"{len(left)} images could not be embedded or found in the cache; rerun to retry.")
+        check_all_embedded(job.cache, unique, rejected)
         return computed, rejected
 
     def _run(self, job: Any, todo: list[tuple[int, str]], rejected: dict[str, tuple[str, str]]) -> int:
         ray = self.ray
         from ..embed.decode import transform_output_shape
+        from ..embed.pipeline import chunk_tag
 
         ctx = ray.data.DataContext.get_current()
         ctx.enable_progress_bars = False  # the pipeline's own progress line says it
@@ -269,8 +266,7 @@ class RayEngine:
             ok = np.asarray(out["ok"], dtype=bool)
             good = [k for k, o in zip(keys, ok) if o]
             if good:
-                tag = hashlib.sha256("".join(good).encode()).hexdigest()[:16]
-                job.cache.put(good, np.asarray(out["emb"])[ok], kind="image", tag=tag)
+                job.cache.put(good, np.asarray(out["emb"])[ok], kind="image", tag=chunk_tag(good))
                 computed += len(good)
             for k, o, reason in zip(keys, ok, out["reason"]):
                 if not o:
