@@ -76,14 +76,7 @@ def _layout(fig: go.Figure, title: str | None = None, height: int = 420, templat
     for the app's live paths where Streamlit's theme styles the chart anyway."""
     if template:
         kw["template"] = template
-    fig.update_layout(
-        title=dict(text=esc(title), x=0.01, xanchor="left") if title else None,
-        height=height,
-        margin=dict(l=50, r=20, t=50 if title else 20, b=45),
-        legend=_LEGEND_BELOW,
-        font=dict(family="Inter, Segoe UI, Helvetica, Arial, sans-serif", size=13),
-        **kw,
-    )
+    fig.update_layout(**_layout_dict(title, height, **kw))
     return fig
 
 
@@ -243,6 +236,7 @@ def error_rate_figure(rates: Mapping[str, list], title: str | None = "Errors vs 
 
 # -- scoring -------------------------------------------------------------------------------
 def _layout_dict(title: str | None, height: int, **kw) -> dict:
+    """The layout every figure starts from (title, size, margins, legend below, font), with ``kw`` on top."""
     layout = dict(
         title=dict(text=esc(title), x=0.01, xanchor="left") if title else None,
         height=height,
@@ -259,9 +253,13 @@ def _fast_figure(data: list[dict], layout: dict, template: str | None) -> go.Fig
     cost of building these small figures (BENCHMARKS.md). With a ``template`` the figure is
     validated once more so the named template is expanded (for standalone HTML)."""
     fig = go.Figure(dict(data=data, layout=layout), _validate=False)
-    if template:
-        fig = go.Figure(fig.to_dict())
-        fig.update_layout(template=template)
+    return _with_template(fig, template) if template else fig
+
+
+def _with_template(fig: go.Figure, template: str) -> go.Figure:
+    """A validated copy of ``fig`` with the named plotly template expanded into it."""
+    fig = go.Figure(fig.to_dict())
+    fig.update_layout(template=template)
     return fig
 
 
@@ -415,6 +413,5 @@ def grouped_bars(
 def figure_html(fig: go.Figure, template: str | None = TEMPLATE) -> str:
     """A self-contained HTML file of ``fig`` (plotly.js inlined, so it works offline)."""
     if template:
-        fig = go.Figure(fig.to_dict())
-        fig.update_layout(template=template)
+        fig = _with_template(fig, template)
     return fig.to_html(include_plotlyjs=True, full_html=True)

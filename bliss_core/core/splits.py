@@ -112,6 +112,12 @@ def parse_normal_sets(text: str, class_names: Sequence[str] | None = None) -> li
     return splits
 
 
+def _check_exist(classes: Sequence[int], n: int) -> None:
+    bad = [c for c in classes if not 0 <= c < n]
+    if bad:
+        raise SplitError(f"normal class {bad[0]} does not exist; the bundle has classes 0..{n - 1}.")
+
+
 def validate_splits(splits: Sequence[Sequence[int]], class_names: Sequence[str]) -> list[list[int]]:
     """Check every split names existing, distinct classes and leaves at least one class out."""
     n = len(class_names)
@@ -120,9 +126,7 @@ def validate_splits(splits: Sequence[Sequence[int]], class_names: Sequence[str])
         split = [int(c) for c in split]
         if not split:
             raise SplitError("a split has no normal classes.")
-        bad = [c for c in split if not 0 <= c < n]
-        if bad:
-            raise SplitError(f"normal class {bad[0]} does not exist; the bundle has classes 0..{n - 1}.")
+        _check_exist(split, n)
         if len(set(split)) != len(split):
             raise SplitError(f"split {split} names a class twice.")
         if len(set(split)) == n:
@@ -139,13 +143,11 @@ def check_normal(bundle: Any, normal: Sequence[int], *, allow_all_normal: bool =
     names = bundle.class_names
     if not normal:
         raise SplitError("choose at least one normal class.")
-    bad = [c for c in normal if not 0 <= c < len(names)]
-    if bad:
-        raise SplitError(f"normal class {bad[0]} does not exist; the bundle has classes 0..{len(names) - 1}.")
+    _check_exist(normal, len(names))
     if not allow_all_normal and len(normal) == len(names):
         raise SplitError("every class is normal, so there are no anomalies to detect; leave at least one class out.")
-    have = np.unique(bundle.image_label[bundle.image_is_train])
-    lacking = [c for c in normal if c not in set(have.tolist())]
+    have = set(np.unique(bundle.image_label[bundle.image_is_train]).tolist())
+    lacking = [c for c in normal if c not in have]
     if lacking:
         c = lacking[0]
         raise SplitError(f"normal class {c} ({names[c]}) has no reference (training) images in the bundle.")
