@@ -42,17 +42,16 @@ def _source_choice_default() -> str:
 def _simulation_controls() -> None:
     st.markdown("**Simulation knobs** — the planted effect shows immediately with the defaults.")
     c1, c2 = st.columns(2)
-    c1.slider("Text bias (strength of the text clustering effect)", 0.0, 3.0, step=0.1, key="sim_text_bias",
-              help="How much the images' 'text-likeness' varies. 0 removes the bias BLISS corrects: then BLISS "
-                   "has nothing to do.")
-    c2.slider("Modality gap", 0.0, 4.0, step=0.1, key="sim_modality_gap",
-              help="How far the text cluster sits from the images. 2 is calibrated to CLIP ViT-B/32 (a gap of "
-                   "0.82); 0 puts the texts among the images.")
-    c1.slider("Class signal", 0.1, 2.0, step=0.1, key="sim_class_signal",
-              help="How strongly images carry their class.")
-    c2.slider("Noise", 0.2, 3.0, step=0.1, key="sim_noise")
-    c1.number_input("Test images per class", 20, 1000, step=20, key="sim_test_per_class")
-    c2.number_input("Random seed", 0, 10_000, step=1, key="sim_seed")
+    state.sim_knob(c1, "text_bias", "Text bias (strength of the text clustering effect)", "sim_text_bias",
+                   help="How much the images' 'text-likeness' varies. 0 removes the bias BLISS corrects: then "
+                        "BLISS has nothing to do.")
+    state.sim_knob(c2, "modality_gap", "Modality gap", "sim_modality_gap",
+                   help="How far the text cluster sits from the images. 2 is calibrated to CLIP ViT-B/32 (a gap "
+                        "of 0.82); 0 puts the texts among the images.")
+    state.sim_knob(c1, "class_signal", "Class signal", "sim_class_signal", help="How strongly images carry their class.")
+    state.sim_knob(c2, "noise", "Noise", "sim_noise")
+    state.sim_knob(c1, "test_per_class", "Test images per class", "sim_test_per_class")
+    state.sim_knob(c2, "seed", "Random seed", "sim_seed")
     st.session_state["source"] = {"kind": "simulation"}
 
 

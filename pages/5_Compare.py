@@ -8,6 +8,7 @@ import streamlit as st
 from bliss_core.app import compare_view as cv
 from bliss_core.app.frame import display, guarded, page_setup, run_page, text_line
 from bliss_core.app.uploads import check_uploads
+from bliss_core.app.state import sim_knob
 from bliss_core.app.tables import show_table
 
 page_setup()
@@ -38,11 +39,9 @@ def sources_panel() -> list[cv.CompareSource]:
         st.markdown("**Add a simulation** with other knobs (text bias 0 removes the planted effect):")
         c = st.columns(5)
         d = cv.DEFAULT_SIM
-        c[0].slider("Text bias", 0.0, 3.0, float(d["text_bias"]), step=0.1, key="cmp_sim_text_bias")
-        c[1].slider("Modality gap", 0.0, 4.0, float(d["modality_gap"]), step=0.1, key="cmp_sim_modality_gap")
-        c[2].slider("Class signal", 0.1, 2.0, float(d["class_signal"]), step=0.1, key="cmp_sim_class_signal")
-        c[3].slider("Noise", 0.2, 3.0, float(d["noise"]), step=0.1, key="cmp_sim_noise")
-        c[4].number_input("Seed", 0, 10_000, int(d["seed"]), step=1, key="cmp_sim_seed")
+        for col, (knob, label) in zip(c, (("text_bias", "Text bias"), ("modality_gap", "Modality gap"),
+                                            ("class_signal", "Class signal"), ("noise", "Noise"), ("seed", "Seed"))):
+            sim_knob(col, knob, label, f"cmp_sim_{knob}", d[knob])
         b1, b2 = st.columns(2)
         b1.button("Add this simulation", key="cmp_add_sim", on_click=lambda: cv.add_simulation(
             {k: ss[f"cmp_sim_{k}"] for k in ("text_bias", "modality_gap", "class_signal", "noise", "seed")}))

@@ -444,7 +444,8 @@ _SAFE_NAMES = {"*": {"finding", "caption", "title", "what", "side", "arch", "kma
                      "plural", "f", "findings", "counts", "c", "b", "normal", "cfg", "sample", "n_bins", "ss",
                      "sim_finding", "err_finding"},
                "share.py": {"why"},
-               "frame.py": {"name", "label"}}  # download_figure's file stem and the statistics' labels: the pages' literals
+               "frame.py": {"name", "label"},  # download_figure's file stem and the statistics' labels: the pages' literals
+               "state.py": {"label"}}  # sim_knob's label: the pages' literals
 
 
 def _markdown_safe(node, names) -> bool:

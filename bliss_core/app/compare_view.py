@@ -27,7 +27,7 @@ from ..core.compare import CLUSTERING_KEYS, DEFAULT_LAMS, DEFAULT_TOPKS, bundle_
 from ..core.live import LiveScoring
 from ..errors import AppError
 from . import cached, sources
-from .state import DEFAULT_LAMBDA, DEFAULT_SIM, DEFAULT_TOPK, SIM_LIMITS
+from .state import DEFAULT_LAMBDA, DEFAULT_SIM, DEFAULT_TOPK, SIM_INTS, SIM_LIMITS
 
 __all__ = ["CompareSource", "available_sources", "selected_sources", "common_classes", "live_for", "projection_for",
            "heatmap_for", "summary_rows", "clustering_rows", "gain_rows", "verdict_table", "sim_label", "stat_bars",
@@ -72,7 +72,7 @@ def add_simulation(params: dict) -> None:
     clean = {}
     for k, (lo, hi) in SIM_LIMITS.items():
         v = min(max(float(params.get(k, DEFAULT_SIM[k])), lo), hi)
-        clean[k] = int(v) if k in ("seed", "test_per_class") else v
+        clean[k] = int(v) if k in SIM_INTS else v
     sims = _sims()
     if clean not in sims:
         sims.append(clean)

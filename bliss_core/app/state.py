@@ -28,6 +28,7 @@ DEFAULT_SIM = {k: getattr(SimulationConfig(), k)
 SIM_LIMITS = {"text_bias": (0.0, 3.0), "modality_gap": (0.0, 4.0), "class_signal": (0.1, 2.0),
               "noise": (0.2, 3.0), "seed": (0, 10_000), "test_per_class": (20, 1000)}
 SIM_INTS = ("seed", "test_per_class")
+SIM_STEPS = {"seed": 1, "test_per_class": 20}  # the other knobs move in steps of 0.1
 PERSIST_KEYS = ("lam", "topk", "proj_method", "color_by", "sample_size", "perplexity", "n_neighbors",
                 "min_dist", "tpr", "normal_sel", "prompt", "sim_text_bias", "sim_modality_gap",
                 "sim_class_signal", "sim_noise", "sim_seed", "sim_test_per_class", "presenter", "shots",
@@ -160,3 +161,14 @@ def set_normal(bundle_key: str, class_names: Sequence[str], names: Sequence[str]
     st.session_state["normal"] = normal
     st.session_state["normal_for"] = bundle_key
     return normal
+
+
+def sim_knob(where: Any, knob: str, label: str, key: str, value: Any = None, **kw: Any) -> Any:
+    """The widget for one simulation knob, within :data:`SIM_LIMITS` (a number box for the whole
+    numbers, a slider for the others); ``value`` only where the key has no state of its own."""
+    lo, hi = SIM_LIMITS[knob]
+    if value is not None:
+        kw["value"] = int(value) if knob in SIM_INTS else float(value)
+    if knob in SIM_INTS:
+        return where.number_input(label, lo, hi, step=SIM_STEPS[knob], key=key, **kw)
+    return where.slider(label, lo, hi, step=0.1, key=key, **kw)
