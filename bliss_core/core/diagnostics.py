@@ -19,30 +19,44 @@ __all__ = [
 ]
 
 
+_BLOCK_ROWS = 65536
+
+
+def _unit_sum(x: np.ndarray) -> tuple[np.ndarray, int]:
+    """(sum of the rows made unit length, in float64; number of rows), in blocks of rows, so a
+    memory-mapped bundle is never copied whole."""
+    n = x.shape[0]
+    total = np.zeros(x.shape[1], dtype=np.float64)
+    for start in range(0, n, _BLOCK_ROWS):
+        total += unit_rows(x[start:start + _BLOCK_ROWS], dtype=np.float64).sum(axis=0)
+    return total, n
+
+
+def _within(s: np.ndarray, n: int) -> float:
+    return float((s @ s - n) / (n * (n - 1))) if n >= 2 else float("nan")
+
+
 def mean_pairwise_similarity(a: np.ndarray, b: np.ndarray | None = None) -> float:
     """Mean cosine similarity over all pairs within ``a`` (i != j), or across ``a`` x ``b``."""
-    a = unit_rows(a, dtype=np.float64)
-    sa = a.sum(axis=0)
+    sa, n = _unit_sum(a)
     if b is None:
-        n = a.shape[0]
-        if n < 2:
-            return float("nan")
-        return float((sa @ sa - n) / (n * (n - 1)))
-    b = unit_rows(b, dtype=np.float64)
-    return float(sa @ b.sum(axis=0) / (a.shape[0] * b.shape[0]))
+        return _within(sa, n)
+    sb, m = _unit_sum(b)
+    return float(sa @ sb / (n * m))
 
 
 def clustering_stats(image_emb: np.ndarray, text_emb: np.ndarray) -> dict[str, float]:
     """Text clustering statistics: within-text, within-image and cross-modal mean similarity,
-    and the modality gap |mean image embedding - mean text embedding|."""
-    img, txt = unit_rows(image_emb, dtype=np.float64), unit_rows(text_emb, dtype=np.float64)
+    and the modality gap |mean image embedding - mean text embedding|; one pass over each."""
+    sa, n = _unit_sum(image_emb)
+    st, m = _unit_sum(text_emb)
     return {
-        "text_text": mean_pairwise_similarity(txt),
-        "image_image": mean_pairwise_similarity(img),
-        "image_text": mean_pairwise_similarity(img, txt),
-        "modality_gap": float(np.linalg.norm(img.mean(axis=0) - txt.mean(axis=0))),
-        "n_images": int(img.shape[0]),
-        "n_texts": int(txt.shape[0]),
+        "text_text": _within(st, m),
+        "image_image": _within(sa, n),
+        "image_text": float(sa @ st / (n * m)),
+        "modality_gap": float(np.linalg.norm(sa / n - st / m)),
+        "n_images": int(n),
+        "n_texts": int(m),
     }
 
 
@@ -60,7 +74,7 @@ def avg_dict_similarity(emb: np.ndarray, dict_text_emb: np.ndarray) -> np.ndarra
     mean_entry = unit_rows(dict_text_emb, dtype=np.float64).mean(axis=0)
     n = emb.shape[0] if np.ndim(emb) == 2 else 1
     out = np.empty(n, dtype=np.float64)
-    step = 65536
+    step = _BLOCK_ROWS
     for start in range(0, n, step):
         block = emb[start:start + step] if np.ndim(emb) == 2 else emb
         out[start:start + step] = unit_rows(block, dtype=np.float64) @ mean_entry
