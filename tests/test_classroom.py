@@ -86,16 +86,22 @@ def test_app_captions_say_the_opposite_without_bias_and_gap(monkeypatch):
 
 
 # -- the scoring page ---------------------------------------------------------------------------
-def _metric(at: AppTest, label: str):
-    return next(m for m in at.metric if m.label == label)
-
-
-def test_zero_change_has_no_arrow_and_knn_is_explained(monkeypatch):
+def _scoring_page(monkeypatch) -> AppTest:
+    """The BLISS scoring page of the app on the default simulation, run once and error-free."""
     monkeypatch.delenv("BLISS_BUNDLE", raising=False)
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.run()
     at.switch_page("pages/3_BLISS_scoring.py").run()
     _ok(at)
+    return at
+
+
+def _metric(at: AppTest, label: str):
+    return next(m for m in at.metric if m.label == label)
+
+
+def test_zero_change_has_no_arrow_and_knn_is_explained(monkeypatch):
+    at = _scoring_page(monkeypatch)
     assert any("image-only kNN baseline scores higher here" in str(c.value) for c in at.caption)
     at.slider(key="lam").set_value(0.0).run()
     _ok(at)
@@ -213,11 +219,7 @@ def test_why_verdicts_differ():
 
 
 def test_scores_csv_carries_external_and_nearest_class(monkeypatch):
-    monkeypatch.delenv("BLISS_BUNDLE", raising=False)
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.run()
-    at.switch_page("pages/3_BLISS_scoring.py").run()
-    _ok(at)
+    at = _scoring_page(monkeypatch)
     labels = [b.proto.label for b in at.get("download_button")]
     assert any("Scores" in label for label in labels)
     assert {"⬇ ROC curves (HTML)", "⬇ Score histogram (HTML)", "⬇ λ×K heat map (HTML)"} <= set(labels)
