@@ -44,7 +44,7 @@ REPO = HERE.parent
 sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO))
 
-from streamlit_client import Session, classroom, cpu_seconds, rss_mb  # noqa: E402
+from streamlit_client import Session, classroom, connect, cpu_seconds, p95, random_move, rss_mb  # noqa: E402
 from streamlit_server import CHROMIUM, CHROMIUM_ARGS, running_streamlit  # noqa: E402
 
 PAGE = "BLISS_scoring"
@@ -63,11 +63,9 @@ def _bundle(tmp: Path, quick: bool) -> Path:
 
 async def _one_session(port: int, pid: int, moves: int, revisit: bool) -> dict[str, Any]:
     import numpy as np
-    import websockets
 
     rng = np.random.default_rng(0)
-    async with websockets.connect(f"ws://127.0.0.1:{port}/_stcore/stream", subprotocols=["streamlit"],
-                                  max_size=None, open_timeout=120) as ws:
+    async with connect(port, open_timeout=120) as ws:
         s = Session(ws, PAGE)
         first = await s.run(timeout=600)
         for w in ({"λ": 0.55}, {"K": 11.0}):  # warm-up: imports, first fragment run
@@ -77,13 +75,13 @@ async def _one_session(port: int, pid: int, moves: int, revisit: bool) -> dict[s
             if revisit:
                 w = {"λ": [0.25, 0.5, 0.75][i % 3]} if i % 2 else {"K": float([5, 10, 20][i % 3])}
             else:
-                w = {"λ": float(np.round(rng.uniform(0, 3) / 0.05) * 0.05)} if i % 2 else {"K": float(rng.integers(1, 51))}
+                w = random_move(rng, i)
             lat.append(await s.run(w))
             await asyncio.sleep(0.05)
         cpu = cpu_seconds(pid) - c0
     lat_ms = sorted(1000 * x for x in lat)
     return {"moves": moves, "cpu_ms_per_move": round(1000 * cpu / moves, 2), "latency_ms_p50": round(statistics.median(lat_ms), 1),
-            "latency_ms_p95": round(lat_ms[int(0.95 * (len(lat_ms) - 1))], 1), "first_load_s": round(first, 2),
+            "latency_ms_p95": round(p95(lat_ms), 1), "first_load_s": round(first, 2),
             "errors": s.errors[:5]}
 
 
@@ -121,7 +119,7 @@ def _browser(url: str, presses: int, trace: Path | None) -> dict[str, Any]:
         if trace is not None:
             br.stop_tracing()
         out["key_press_to_settled_ms"] = {"median": round(statistics.median(settled), 1),
-                                          "p95": round(sorted(settled)[int(0.95 * (len(settled) - 1))], 1),
+                                          "p95": round(p95(settled), 1),
                                           "n": len(settled)}
         # page switching: a sidebar click to the page's title, its first figure, and no script running
         switches: dict[str, list[float]] = {}
@@ -160,7 +158,7 @@ def measure(label: str, tree: Path, bundle: Path, args: argparse.Namespace) -> d
         result["class"] = {
             "sessions": args.sessions, "seconds": args.seconds, "moves": len(moves), "errors": stats["errors"][:10],
             "latency_ms_p50": round(statistics.median(moves), 1) if moves else None,
-            "latency_ms_p95": round(moves[int(0.95 * (len(moves) - 1))], 1) if moves else None,
+            "latency_ms_p95": round(p95(moves), 1) if moves else None,
             "server_cpu_ms_per_move": round(1000 * stats["server_cpu_s"] / max(len(moves), 1), 2),
             "rss_peak_mb": max(stats["rss_mb"] or [float("nan")]),
             "first_load_s_median": round(statistics.median(stats["first_load_s"]), 2) if stats["first_load_s"] else None,

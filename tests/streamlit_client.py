@@ -90,18 +90,37 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def class_session(port: int, i: int, stats: dict, seconds: float, interval: float = 0.5,
-                        page: str = "BLISS_scoring") -> None:
+def connect(port: int, open_timeout: float = 60):
+    """A websocket to a local Streamlit server's script stream (an async context manager)."""
+    import websockets
+
+    return websockets.connect(f"ws://127.0.0.1:{port}/_stcore/stream", subprotocols=["streamlit"],
+                              max_size=None, open_timeout=open_timeout)
+
+
+def random_move(rng, move: int) -> dict[str, float]:
+    """A student's ``move``-th slider move: λ on odd moves, K on even ones, random values on the
+    sliders' own steps."""
+    if move % 2:
+        return {"λ": float(round(rng.uniform(0, 3) / 0.05) * 0.05)}
+    return {"K": float(rng.integers(1, 51))}
+
+
+def p95(values) -> float:
+    """The 95th percentile as the classroom benchmark reports it (a sorted sample's element)."""
+    ordered = sorted(values)
+    return ordered[int(0.95 * (len(ordered) - 1))]
+
+
+async def class_session(port: int, i: int, stats: dict, seconds: float, interval: float = 0.5) -> None:
     """One student: open the scoring page, then move λ or K every ``interval`` seconds for
     ``seconds`` (random slider values on the sliders' own steps); latencies into ``stats``."""
     import numpy as np
-    import websockets
 
     rng = np.random.default_rng(i)
     try:
-        async with websockets.connect(f"ws://127.0.0.1:{port}/_stcore/stream", subprotocols=["streamlit"],
-                                      max_size=None, open_timeout=60) as ws:
-            s = Session(ws, page)
+        async with connect(port) as ws:
+            s = Session(ws, "BLISS_scoring")
             stats["first_load_s"].append(await s.run(timeout=300))
             if "λ" not in s.sliders or "K" not in s.sliders:
                 stats["errors"].append(f"session {i}: the sliders were not found")
@@ -111,11 +130,7 @@ async def class_session(port: int, i: int, stats: dict, seconds: float, interval
             move = 0
             while time.monotonic() < stop_at:
                 started = time.monotonic()
-                if move % 2:
-                    widgets = {"λ": float(np.round(rng.uniform(0, 3) / 0.05) * 0.05)}
-                else:
-                    widgets = {"K": float(rng.integers(1, 51))}
-                stats["move_s"].append(await s.run(widgets))
+                stats["move_s"].append(await s.run(random_move(rng, move)))
                 seen.add(s.metrics.get("BLISS AUROC"))
                 move += 1
                 await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
@@ -125,14 +140,13 @@ async def class_session(port: int, i: int, stats: dict, seconds: float, interval
         stats["errors"].append(f"session {i}: {type(exc).__name__}: {exc}")
 
 
-async def classroom(port: int, pid: int, sessions: int, seconds: float, interval: float = 0.5,
-                    stagger: float = 0.05) -> dict:
-    """``sessions`` students at once (started ``stagger`` seconds apart); returns the raw stats
+async def classroom(port: int, pid: int, sessions: int, seconds: float, interval: float = 0.5) -> dict:
+    """``sessions`` students at once (started 50 ms apart); returns the raw stats
     with the server's resident memory sampled every half second and its CPU seconds."""
     stats: dict = {"first_load_s": [], "move_s": [], "distinct_auroc": [], "errors": [], "rss_mb": []}
 
     async def student(i: int) -> None:
-        await asyncio.sleep(i * stagger)
+        await asyncio.sleep(i * 0.05)
         await class_session(port, i, stats, seconds, interval)
 
     tasks = [asyncio.create_task(student(i)) for i in range(sessions)]
