@@ -54,13 +54,19 @@ def _home(at):
     return at.run()
 
 
-@pytest.mark.slow
-def test_untrained_model_on_folder(tiny_folder, tmp_path, monkeypatch):
+def _home_on_folder(tiny_folder, tmp_path, monkeypatch) -> AppTest:
+    """The home page, run once, with the test folder's parent as the server's data root and a
+    private embedding cache."""
     monkeypatch.setenv("BLISS_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("BLISS_BUNDLE", raising=False)
     monkeypatch.setenv("BLISS_DATA_ROOT", str(tiny_folder.parent))
     at = AppTest.from_file(APP, default_timeout=300)
-    at.run()
+    return at.run()
+
+
+@pytest.mark.slow
+def test_untrained_model_on_folder(tiny_folder, tmp_path, monkeypatch):
+    at = _home_on_folder(tiny_folder, tmp_path, monkeypatch)
     _ok(at)
     at.radio(key="source_choice").set_value("model").run()
     _ok(at)
@@ -152,11 +158,7 @@ def test_server_paths_only_inside_the_data_root(monkeypatch, tmp_path):
 
 @pytest.mark.slow
 def test_model_form_offers_prompt_ensembles_and_the_21k_dictionary(tiny_folder, tmp_path, monkeypatch):
-    monkeypatch.setenv("BLISS_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.delenv("BLISS_BUNDLE", raising=False)
-    monkeypatch.setenv("BLISS_DATA_ROOT", str(tiny_folder.parent))
-    at = AppTest.from_file(APP, default_timeout=300)
-    at.run()
+    at = _home_on_folder(tiny_folder, tmp_path, monkeypatch)
     at.radio(key="source_choice").set_value("model").run()
     at.radio(key="m_weights").set_value("random").run()
     assert "ImageNet-21k names (36,943)" in at.selectbox(key="m_dict").options  # options show as labelled
