@@ -21,8 +21,9 @@ from bliss_core.core.findings import clustering_finding
 from bliss_core.core.text import DEFAULT_PROMPT, clean_labels
 
 frame.configure_logging()
-st.set_page_config(page_title="bliss-lab", page_icon=":material/insights:", layout="wide",
-                   initial_sidebar_state="expanded")
+st.set_page_config(
+    page_title="bliss-lab", page_icon=":material/insights:", layout="wide", initial_sidebar_state="expanded"
+)
 state.init_session(sources.env_source(), sources.env_bundles())
 frame.freeze_heap_once()
 presenter.apply()
@@ -42,13 +43,25 @@ def _source_choice_default() -> str:
 def _simulation_controls() -> None:
     st.markdown("**Simulation knobs** — the planted effect shows immediately with the defaults.")
     c1, c2 = st.columns(2)
-    state.sim_knob(c1, "text_bias", "Text bias (strength of the text clustering effect)", "sim_text_bias",
-                   help="How much the images' 'text-likeness' varies. 0 removes the bias BLISS corrects: then "
-                        "BLISS has nothing to do.")
-    state.sim_knob(c2, "modality_gap", "Modality gap", "sim_modality_gap",
-                   help="How far the text cluster sits from the images. 2 is calibrated to CLIP ViT-B/32 (a gap "
-                        "of 0.82); 0 puts the texts among the images.")
-    state.sim_knob(c1, "class_signal", "Class signal", "sim_class_signal", help="How strongly images carry their class.")
+    state.sim_knob(
+        c1,
+        "text_bias",
+        "Text bias (strength of the text clustering effect)",
+        "sim_text_bias",
+        help="How much the images' 'text-likeness' varies. 0 removes the bias BLISS corrects: then "
+        "BLISS has nothing to do.",
+    )
+    state.sim_knob(
+        c2,
+        "modality_gap",
+        "Modality gap",
+        "sim_modality_gap",
+        help="How far the text cluster sits from the images. 2 is calibrated to CLIP ViT-B/32 (a gap "
+        "of 0.82); 0 puts the texts among the images.",
+    )
+    state.sim_knob(
+        c1, "class_signal", "Class signal", "sim_class_signal", help="How strongly images carry their class."
+    )
     state.sim_knob(c2, "noise", "Noise", "sim_noise")
     state.sim_knob(c1, "test_per_class", "Test images per class", "sim_test_per_class")
     state.sim_knob(c2, "seed", "Random seed", "sim_seed")
@@ -59,7 +72,10 @@ def _bundle_controls() -> None:
     ss = st.session_state
     files = sources.env_bundles()
     options = [f"env:{i}" for i in range(len(files))] + ["upload"]
-    labels = {f"env:{i}": f"Server bundle {i + 1}: {md_escape(os.path.basename(p), 60)}" for i, p in enumerate(files)}
+    labels = {
+        f"env:{i}": f"Server bundle {i + 1}: {md_escape(os.path.basename(p), 60)}"
+        for i, p in enumerate(files)
+    }
     labels["upload"] = "Upload a bundle (.npz)"
     current = ss["source"]
     default = "upload"
@@ -67,12 +83,21 @@ def _bundle_controls() -> None:
         default = f"env:{files.index(current['path'])}"
     elif current.get("kind") != "bundle_upload" and files:
         default = "env:0"
-    which = st.radio("Bundle", options, format_func=labels.get, index=options.index(default), horizontal=True,
-                     label_visibility="collapsed", key="bundle_choice")
+    which = st.radio(
+        "Bundle",
+        options,
+        format_func=labels.get,
+        index=options.index(default),
+        horizontal=True,
+        label_visibility="collapsed",
+        key="bundle_choice",
+    )
     if which.startswith("env:"):
         ss["source"] = {"kind": "bundle_file", "path": files[int(which[4:])]}
         return
-    st.caption(f"A bundle is written by `bliss embed` (any machine, any GPU). Limit {upload_limit_mb():g} MB.")
+    st.caption(
+        f"A bundle is written by `bliss embed` (any machine, any GPU). Limit {upload_limit_mb():g} MB."
+    )
     up = st.file_uploader("Bundle file", type=["npz"], accept_multiple_files=False, key="bundle_upload")
     if up is not None:
         pairs, msgs = check_uploads([up])
@@ -88,7 +113,10 @@ def _bundle_controls() -> None:
                 except frame.AppError as exc:
                     st.error(md_escape(str(exc), 300))
     elif ss.get("uploaded_bundle") is not None:
-        ss["source"] = {"kind": "bundle_upload", **{k: v for k, v in ss["source"].items() if k in ("sha", "name")}}
+        ss["source"] = {
+            "kind": "bundle_upload",
+            **{k: v for k, v in ss["source"].items() if k in ("sha", "name")},
+        }
     if ss["source"].get("kind") != "bundle_upload" and ss.get("uploaded_bundle") is None:
         st.info("Upload a bundle to use it; until then the pages show the simulation.")
         ss["source"] = {"kind": "simulation"}
@@ -103,8 +131,11 @@ def _typed_to_selection(class_names: tuple[str, ...]) -> None:
     missing = [w for w in labels if w.casefold() not in index]
     if missing:
         shown = ", ".join(f"'{w[:40]}'" for w in missing[:5]) + (" …" if len(missing) > 5 else "")
-        msgs.append(f"No class is called {shown}. The classes are: {', '.join(class_names[:20])}"
-                    + (" …" if len(class_names) > 20 else "") + ".")
+        msgs.append(
+            f"No class is called {shown}. The classes are: {', '.join(class_names[:20])}"
+            + (" …" if len(class_names) > 20 else "")
+            + "."
+        )
     if found:
         ss["normal_sel"] = found
     ss["normal_typed_msgs"] = msgs
@@ -123,15 +154,27 @@ def home() -> None:
     try:
         if ss.get("link_note"):
             st.info(ss.pop("link_note"), icon=":material/link:")
-        if st.button("Start the guided tour", icon=":material/school:", type="primary", key="tour_start", width="content",
-                     help="The paper's three experiments in order: the joint projection, the similarity "
-                          "histograms, then the λ sweep and its mistakes. One click per step."):
+        if st.button(
+            "Start the guided tour",
+            icon=":material/school:",
+            type="primary",
+            key="tour_start",
+            width="content",
+            help="The paper's three experiments in order: the joint projection, the similarity "
+            "histograms, then the λ sweep and its mistakes. One click per step.",
+        ):
             start_tour()
         st.subheader("1 · Data source")
         choices = list(SOURCE_LABELS)
-        choice = st.radio("Data source", choices, format_func=SOURCE_LABELS.get,
-                          index=choices.index(_source_choice_default()), horizontal=True,
-                          label_visibility="collapsed", key="source_choice")
+        choice = st.radio(
+            "Data source",
+            choices,
+            format_func=SOURCE_LABELS.get,
+            index=choices.index(_source_choice_default()),
+            horizontal=True,
+            label_visibility="collapsed",
+            key="source_choice",
+        )
         with st.container(border=True):
             if choice == "simulation":
                 _simulation_controls()
@@ -149,44 +192,65 @@ def home() -> None:
         st.subheader("2 · Normal classes")
         normal = state.normal_classes(cur.key, b.class_names)
         c1, c2 = st.columns([3, 2])
-        c2.text_input("…or type them", key="normal_typed", placeholder="e.g. " + ", ".join(b.class_names[:2])[:60],
-                      on_change=_typed_to_selection, args=(tuple(b.class_names),),
-                      help="Class names separated by commas; case does not matter.")
+        c2.text_input(
+            "…or type them",
+            key="normal_typed",
+            placeholder="e.g. " + ", ".join(b.class_names[:2])[:60],
+            on_change=_typed_to_selection,
+            args=(tuple(b.class_names),),
+            help="Class names separated by commas; case does not matter.",
+        )
         sel = c1.multiselect(
-            "Normal classes (everything else in the test set is an anomaly)", b.class_names, key="normal_sel",
-            help="Pick from the dataset's classes, or type their names beside.")
+            "Normal classes (everything else in the test set is an anomaly)",
+            b.class_names,
+            key="normal_sel",
+            help="Pick from the dataset's classes, or type their names beside.",
+        )
         for m in ss.pop("normal_typed_msgs", []):
             st.warning(md_escape(m, 400))
         normal = state.set_normal(cur.key, b.class_names, sel)
         if not normal:
             st.warning("Choose at least one normal class.")
         elif len(normal) == len(b.class_names):
-            st.warning("Every class is normal, so the test set has no anomalies and AUROC is undefined. "
-                       "Leave at least one class out.")
+            st.warning(
+                "Every class is normal, so the test set has no anomalies and AUROC is undefined. "
+                "Leave at least one class out."
+            )
 
         if normal and cur.kind == "model":
             from bliss_core.app.model_form import label_wording_controls
 
             label_wording_controls(cur, normal)
         elif normal:
-            st.caption("Free-text label wording needs a text encoder: choose *Real model* as the data source "
-                       "(the simulation and bundles hold fixed label embeddings).")
+            st.caption(
+                "Free-text label wording needs a text encoder: choose *Real model* as the data source "
+                "(the simulation and bundles hold fixed label embeddings)."
+            )
 
         st.subheader("3 · Prompt and dictionary")
         meta = b.meta
         c1, c2 = st.columns(2)
-        c1.text_input("Prompt template", value=str(meta.get("prompt", DEFAULT_PROMPT)), disabled=True,
-                      help="Fixed by the embeddings; with a real model set it before embedding, or try other "
-                           "wordings on the Label what-if page.")
-        c2.text_input("Dictionary", value=f"{len(b.dict_names)} entries: {meta.get('dictionary', 'unknown')}",
-                      disabled=True)
+        c1.text_input(
+            "Prompt template",
+            value=str(meta.get("prompt", DEFAULT_PROMPT)),
+            disabled=True,
+            help="Fixed by the embeddings; with a real model set it before embedding, or try other "
+            "wordings on the Label what-if page.",
+        )
+        c2.text_input(
+            "Dictionary",
+            value=f"{len(b.dict_names)} entries: {meta.get('dictionary', 'unknown')}",
+            disabled=True,
+        )
 
         st.subheader("4 · What is loaded")
         text_line(b.describe())
         stats = cached.clustering_stats(cur.key, b)
         show_clustering_stats(stats, st.columns(4))
-        st.caption(clustering_finding(stats, untrained=b.untrained, simulation=b.is_simulation)
-                   + " Next: **Embedding space** to see it, **BLISS scoring** to correct it.")
+        st.caption(
+            clustering_finding(stats, untrained=b.untrained, simulation=b.is_simulation)
+            + " Next: **Embedding space** to see it, **BLISS scoring** to correct it."
+        )
         state.sync_query_params()
     except Exception as exc:  # noqa: BLE001 - the page never shows a traceback
         frame.show_error(exc, "home page")
@@ -207,11 +271,19 @@ with st.sidebar:
     try:
         _cur = sources.current()
         _normal = state.normal_classes(_cur.key, _cur.bundle.class_names)
-        _tag = ("SIMULATION" if _cur.bundle.is_simulation else
-                "UNTRAINED MODEL" if _cur.bundle.untrained else _cur.kind.replace("_", " "))
-        text_line(f"{_tag} · {len(_cur.bundle.class_names)} classes · normal: "
-                  + ", ".join(_cur.bundle.class_names[c] for c in _normal[:6]) + (" …" if len(_normal) > 6 else ""),
-                  limit=120)
+        _tag = (
+            "SIMULATION"
+            if _cur.bundle.is_simulation
+            else "UNTRAINED MODEL"
+            if _cur.bundle.untrained
+            else _cur.kind.replace("_", " ")
+        )
+        text_line(
+            f"{_tag} · {len(_cur.bundle.class_names)} classes · normal: "
+            + ", ".join(_cur.bundle.class_names[c] for c in _normal[:6])
+            + (" …" if len(_normal) > 6 else ""),
+            limit=120,
+        )
     except Exception as _exc:  # noqa: BLE001 - the page itself explains the problem
         logging.getLogger("bliss.app").info("sidebar summary: %s", _exc)
     presenter.toggle()

@@ -23,8 +23,14 @@ from bliss_core.core.live import LiveScoring
 from bliss_core.core.simulate import make_simulated_bundle
 
 
-def slider_update_timing(bundle: Bundle | None = None, normal: Sequence[int] = (0,), n_moves: int = 40,
-                         serialize: bool = True, seed: int = 0, repeat_values: bool = False) -> dict[str, float]:
+def slider_update_timing(
+    bundle: Bundle | None = None,
+    normal: Sequence[int] = (0,),
+    n_moves: int = 40,
+    serialize: bool = True,
+    seed: int = 0,
+    repeat_values: bool = False,
+) -> dict[str, float]:
     """Milliseconds per lambda/K move: ``p50``, ``p95``, ``max``, ``mean``, and the one-off
     ``setup_s`` (the LiveScoring fit). Uses a 10,000-test-image simulated bundle (1,000 per class,
     D=512, 1,860 dictionary entries) unless ``bundle`` is given. Moves are fresh (lambda, K) pairs
@@ -38,14 +44,20 @@ def slider_update_timing(bundle: Bundle | None = None, normal: Sequence[int] = (
     grid = (lams, topks, live.auroc_grid(lams, topks))  # cached per normal set in the app
     rng = np.random.default_rng(seed)
     live_panel_data(live, live.view(0.5, 10), grid)  # warm-up (imports)
-    pairs = [(round(float(lam), 2), int(k)) for lam, k in zip(np.arange(0, LAMBDA_MAX + 1e-9, 0.05), range(1, 62))]
+    pairs = [
+        (round(float(lam), 2), int(k)) for lam, k in zip(np.arange(0, LAMBDA_MAX + 1e-9, 0.05), range(1, 62))
+    ]
     rng.shuffle(pairs)
     times = []
     for i in range(n_moves):
         if repeat_values:
             lam, k = pairs[i % 5]
         else:
-            lam, k = pairs[i % len(pairs)] if i < len(pairs) else (float(rng.uniform(0, LAMBDA_MAX)), int(rng.integers(1, live.max_topk + 1)))
+            lam, k = (
+                pairs[i % len(pairs)]
+                if i < len(pairs)
+                else (float(rng.uniform(0, LAMBDA_MAX)), int(rng.integers(1, live.max_topk + 1)))
+            )
         k = min(k, live.max_topk)
         t = time.perf_counter()
         view = live.view(lam, k)
@@ -54,6 +66,12 @@ def slider_update_timing(bundle: Bundle | None = None, normal: Sequence[int] = (
             json.dumps(data)
         times.append((time.perf_counter() - t) * 1000)
     arr = np.asarray(times)
-    return {"p50": float(np.percentile(arr, 50)), "p95": float(np.percentile(arr, 95)),
-            "max": float(arr.max()), "mean": float(arr.mean()), "n_moves": n_moves,
-            "n_test": int(len(live.test_idx)), "setup_s": setup}
+    return {
+        "p50": float(np.percentile(arr, 50)),
+        "p95": float(np.percentile(arr, 95)),
+        "max": float(arr.max()),
+        "mean": float(arr.mean()),
+        "n_moves": n_moves,
+        "n_test": int(len(live.test_idx)),
+        "setup_s": setup,
+    }

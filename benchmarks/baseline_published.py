@@ -27,7 +27,13 @@ import sys
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-ZOC_SPLITS = [[0, 1, 9, 7, 3, 2], [0, 2, 4, 3, 7, 5], [5, 1, 9, 8, 7, 0], [5, 7, 1, 8, 4, 6], [8, 1, 5, 3, 4, 6]]
+ZOC_SPLITS = [
+    [0, 1, 9, 7, 3, 2],
+    [0, 2, 4, 3, 7, 5],
+    [5, 1, 9, 8, 7, 0],
+    [5, 7, 1, 8, 4, 6],
+    [8, 1, 5, 3, 4, 6],
+]
 
 
 def sim(image_features, text_features):
@@ -65,7 +71,9 @@ def topk_by_full_sort(test_image_features, dictionary_text_features, topk):
 
 def splits_for(setup: str | None, normal_sets: str | None, n_classes: int) -> list[list[int]]:
     if normal_sets:
-        return [[int(c) for c in part.split(",") if c.strip()] for part in normal_sets.split(";") if part.strip()]
+        return [
+            [int(c) for c in part.split(",") if c.strip()] for part in normal_sets.split(";") if part.strip()
+        ]
     if setup in ("1", "one-class"):
         return [[c] for c in range(n_classes)]
     if setup in ("9", "leave-one-out"):
@@ -75,8 +83,13 @@ def splits_for(setup: str | None, normal_sets: str | None, n_classes: int) -> li
     raise SystemExit(f"baseline_published: unsupported setup {setup!r}")
 
 
-def run(bundle_path: str, splits_spec: tuple[str | None, str | None], lam: float, topk: int,
-        sort_per_class: bool = False) -> list[float]:
+def run(
+    bundle_path: str,
+    splits_spec: tuple[str | None, str | None],
+    lam: float,
+    topk: int,
+    sort_per_class: bool = False,
+) -> list[float]:
     with np.load(bundle_path, allow_pickle=False) as npz:
         image_emb = npz["image_emb"].astype(np.float32)
         labels = npz["image_label"]
@@ -102,7 +115,9 @@ def run(bundle_path: str, splits_spec: tuple[str | None, str | None], lam: float
                 topk_d, topk_l = topk_by_full_sort(test_image_features, dictionary_text_features, topk)
             normal_val = val_image_features[val_image_targets == single_class]
             score = np.zeros(len(test_image_features))
-            score += internal_class_score(normal_val, test_image_features, dataset_text_features[single_class])
+            score += internal_class_score(
+                normal_val, test_image_features, dataset_text_features[single_class]
+            )
             score += lam * external_test_score(normal_val, dictionary_text_features, topk_d, topk_l)
             all_class_scores.append(score)
         scores = np.array(all_class_scores).min(axis=0)
@@ -119,12 +134,20 @@ def main(argv=None) -> int:
     g.add_argument("--normal-sets")
     ap.add_argument("--lam", type=float, default=0.5)
     ap.add_argument("--topk", type=int, default=10)
-    ap.add_argument("--sort-per-class", action="store_true", help="recompute and fully sort the test x dictionary matrix for every class of every split")
+    ap.add_argument(
+        "--sort-per-class",
+        action="store_true",
+        help="recompute and fully sort the test x dictionary matrix for every class of every split",
+    )
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args(argv)
     aurocs = run(a.bundle, (a.setup, a.normal_sets), a.lam, a.topk, a.sort_per_class)
     if a.json:
-        print(json.dumps({"aurocs": aurocs, "auroc_mean": float(np.mean(aurocs)), "auroc_std": float(np.std(aurocs))}))
+        print(
+            json.dumps(
+                {"aurocs": aurocs, "auroc_mean": float(np.mean(aurocs)), "auroc_std": float(np.std(aurocs))}
+            )
+        )
     else:
         for auc in aurocs:
             print(f"{100 * auc:.1f}")

@@ -18,18 +18,33 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-DEFAULT_DATA = f"zip:{Path(os.environ.get('BLISS_SHARED_DATA', REPO.parent / 'shared' / 'data')) / 'cifar10.zip'}"
+DEFAULT_DATA = (
+    f"zip:{Path(os.environ.get('BLISS_SHARED_DATA', REPO.parent / 'shared' / 'data')) / 'cifar10.zip'}"
+)
 
 
-def run(models=("ViT-B-32", "ViT-B-16"), n_images: int = 128, batch_size: int = 32, data: str = DEFAULT_DATA,
-        workers: int | None = None, device: str = "cpu") -> list[dict]:
+def run(
+    models=("ViT-B-32", "ViT-B-16"),
+    n_images: int = 128,
+    batch_size: int = 32,
+    data: str = DEFAULT_DATA,
+    workers: int | None = None,
+    device: str = "cpu",
+) -> list[dict]:
     """Measure each model; return a list of dicts with forward-only and end-to-end images/s."""
     from throughput import measure_throughput
 
     out = []
     for m in models:
-        rec = measure_throughput(model=m, data=data, n_images=n_images, batch_size=batch_size, workers=workers,
-                                 device=device, pretrained="random")
+        rec = measure_throughput(
+            model=m,
+            data=data,
+            n_images=n_images,
+            batch_size=batch_size,
+            workers=workers,
+            device=device,
+            pretrained="random",
+        )
         print(json.dumps(rec), flush=True)
         out.append(rec)
     return out

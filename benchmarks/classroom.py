@@ -48,16 +48,30 @@ from streamlit_client import Session, classroom, connect, cpu_seconds, p95, rand
 from streamlit_server import CHROMIUM, CHROMIUM_ARGS, running_streamlit  # noqa: E402
 
 PAGE = "BLISS_scoring"
-PAGES = {"home": "bliss-lab", "Embedding_space": "Embedding space", "Dictionary_similarity": "Dictionary similarity",
-         "BLISS_scoring": "BLISS scoring", "Label_what_if": "Label what-if", "Compare": "Compare"}
+PAGES = {
+    "home": "bliss-lab",
+    "Embedding_space": "Embedding space",
+    "Dictionary_similarity": "Dictionary similarity",
+    "BLISS_scoring": "BLISS scoring",
+    "Label_what_if": "Label what-if",
+    "Compare": "Compare",
+}
 
 
 def _bundle(tmp: Path, quick: bool) -> Path:
     path = tmp / ("quick.npz" if quick else "cifar10_sized.npz")
     if not path.exists():
-        args = ["--train-per-class", "100", "--test-per-class", "60", "--dim", "64", "--n-dict", "200"] if quick else []
-        subprocess.run([sys.executable, str(HERE / "make_bundle.py"), str(path), *args], check=True, cwd=REPO,
-                       env={**os.environ, "PYTHONPATH": str(REPO)})
+        args = (
+            ["--train-per-class", "100", "--test-per-class", "60", "--dim", "64", "--n-dict", "200"]
+            if quick
+            else []
+        )
+        subprocess.run(
+            [sys.executable, str(HERE / "make_bundle.py"), str(path), *args],
+            check=True,
+            cwd=REPO,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+        )
     return path
 
 
@@ -80,9 +94,14 @@ async def _one_session(port: int, pid: int, moves: int, revisit: bool) -> dict[s
             await asyncio.sleep(0.05)
         cpu = cpu_seconds(pid) - c0
     lat_ms = sorted(1000 * x for x in lat)
-    return {"moves": moves, "cpu_ms_per_move": round(1000 * cpu / moves, 2), "latency_ms_p50": round(statistics.median(lat_ms), 1),
-            "latency_ms_p95": round(p95(lat_ms), 1), "first_load_s": round(first, 2),
-            "errors": s.errors[:5]}
+    return {
+        "moves": moves,
+        "cpu_ms_per_move": round(1000 * cpu / moves, 2),
+        "latency_ms_p50": round(statistics.median(lat_ms), 1),
+        "latency_ms_p95": round(p95(lat_ms), 1),
+        "first_load_s": round(first, 2),
+        "errors": s.errors[:5],
+    }
 
 
 def _browser(url: str, presses: int, trace: Path | None) -> dict[str, Any]:
@@ -118,15 +137,21 @@ def _browser(url: str, presses: int, trace: Path | None) -> dict[str, Any]:
                 time.sleep(0.03)
         if trace is not None:
             br.stop_tracing()
-        out["key_press_to_settled_ms"] = {"median": round(statistics.median(settled), 1),
-                                          "p95": round(p95(settled), 1),
-                                          "n": len(settled)}
+        out["key_press_to_settled_ms"] = {
+            "median": round(statistics.median(settled), 1),
+            "p95": round(p95(settled), 1),
+            "n": len(settled),
+        }
         # page switching: a sidebar click to the page's title, its first figure, and no script running
         switches: dict[str, list[float]] = {}
         for _ in range(3):
             for slug, title in PAGES.items():
                 nav = page.locator("[data-testid=stSidebarNav] a")
-                link = nav.first if slug == "home" else page.locator(f'[data-testid=stSidebarNav] a[href$="/{slug}"]').first
+                link = (
+                    nav.first
+                    if slug == "home"
+                    else page.locator(f'[data-testid=stSidebarNav] a[href$="/{slug}"]').first
+                )
                 if link.count() == 0:  # a baseline from before the page existed
                     continue
                 t = time.perf_counter()
@@ -134,7 +159,10 @@ def _browser(url: str, presses: int, trace: Path | None) -> dict[str, Any]:
                 page.wait_for_function(
                     """(title) => { const h = document.querySelector('h1');
                         return h && h.innerText.includes(title) && !document.querySelector('[data-testid=stStatusWidget] svg')
-                               && !document.querySelector('[data-testid=stSpinner]'); }""", arg=title, timeout=120_000)
+                               && !document.querySelector('[data-testid=stSpinner]'); }""",
+                    arg=title,
+                    timeout=120_000,
+                )
                 switches.setdefault(slug, []).append(time.perf_counter() - t)
         out["page_switch_s"] = {k: round(statistics.median(v), 3) for k, v in switches.items()}
         br.close()
@@ -145,8 +173,9 @@ def measure(label: str, tree: Path, bundle: Path, args: argparse.Namespace) -> d
     env = {"BLISS_BUNDLE": str(bundle), "BLISS_LOG_LEVEL": "WARNING", "PYTHONPATH": str(tree)}
     result: dict[str, Any] = {"label": label, "tree": str(tree)}
     # from the tree's own folder, so that a baseline runs with its own .streamlit/config.toml
-    with running_streamlit(tree / "app.py", env=env, log_name=f"classroom-{label}.log", timeout_s=180,
-                           cwd=tree) as (url, proc, start_s):
+    with running_streamlit(
+        tree / "app.py", env=env, log_name=f"classroom-{label}.log", timeout_s=180, cwd=tree
+    ) as (url, proc, start_s):
         port, pid = int(url.rsplit(":", 1)[1]), proc.pid
         result["server_start_s"] = round(start_s, 2)
         result["rss_start_mb"] = round(rss_mb(pid), 1)
@@ -156,16 +185,22 @@ def measure(label: str, tree: Path, bundle: Path, args: argparse.Namespace) -> d
         stats = asyncio.run(classroom(port, pid, args.sessions, args.seconds))
         moves = sorted(1000 * x for x in stats["move_s"])
         result["class"] = {
-            "sessions": args.sessions, "seconds": args.seconds, "moves": len(moves), "errors": stats["errors"][:10],
+            "sessions": args.sessions,
+            "seconds": args.seconds,
+            "moves": len(moves),
+            "errors": stats["errors"][:10],
             "latency_ms_p50": round(statistics.median(moves), 1) if moves else None,
             "latency_ms_p95": round(p95(moves), 1) if moves else None,
             "server_cpu_ms_per_move": round(1000 * stats["server_cpu_s"] / max(len(moves), 1), 2),
             "rss_peak_mb": max(stats["rss_mb"] or [float("nan")]),
-            "first_load_s_median": round(statistics.median(stats["first_load_s"]), 2) if stats["first_load_s"] else None,
+            "first_load_s_median": round(statistics.median(stats["first_load_s"]), 2)
+            if stats["first_load_s"]
+            else None,
         }
         result["rss_after_class_mb"] = round(rss_mb(pid), 1)
         result["rss_growth_per_session_mb"] = round(
-            (result["rss_after_class_mb"] - result["rss_after_one_session_mb"]) / max(args.sessions - 1, 1), 2)
+            (result["rss_after_class_mb"] - result["rss_after_one_session_mb"]) / max(args.sessions - 1, 1), 2
+        )
         if not args.no_browser and os.path.exists(CHROMIUM):
             trace = HERE / "results" / f"chromium-trace-{label}.json" if args.trace else None
             result.update(_browser(url, args.presses, trace))
@@ -182,13 +217,19 @@ def _tree_at(commit: str, tmp: Path) -> Path:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="small bundle and load, to check that everything runs")
-    ap.add_argument("--baseline", default=None, help="also measure the app as of this commit (in turn, same run)")
+    ap.add_argument(
+        "--quick", action="store_true", help="small bundle and load, to check that everything runs"
+    )
+    ap.add_argument(
+        "--baseline", default=None, help="also measure the app as of this commit (in turn, same run)"
+    )
     ap.add_argument("--moves", type=int, default=150)
     ap.add_argument("--sessions", type=int, default=30)
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--presses", type=int, default=30)
-    ap.add_argument("--trace", action="store_true", help="record a Chromium performance trace of the key presses")
+    ap.add_argument(
+        "--trace", action="store_true", help="record a Chromium performance trace of the key presses"
+    )
     ap.add_argument("--no-browser", action="store_true")
     ap.add_argument("--tmp", default=None, help="folder for the bundle (kept between runs)")
     args = ap.parse_args()
@@ -200,16 +241,26 @@ def main() -> int:
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     runs = [measure("now", REPO, bundle, args)]
-    (out / "classroom-now-partial.json").write_text(json.dumps(runs[0], indent=2))  # kept if the baseline fails
+    (out / "classroom-now-partial.json").write_text(
+        json.dumps(runs[0], indent=2)
+    )  # kept if the baseline fails
     if args.baseline:
         runs.append(measure(args.baseline, _tree_at(args.baseline, tmp), bundle, args))
-    report = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                          "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None},
-              "bundle": str(bundle), "runs": runs}
+    report = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
+        },
+        "bundle": str(bundle),
+        "runs": runs,
+    }
     if args.baseline:
         a, b = runs
         report["ratios_baseline_over_now"] = {
-            "cpu_per_move_fresh": round(b["one_session_fresh"]["cpu_ms_per_move"] / a["one_session_fresh"]["cpu_ms_per_move"], 2),
+            "cpu_per_move_fresh": round(
+                b["one_session_fresh"]["cpu_ms_per_move"] / a["one_session_fresh"]["cpu_ms_per_move"], 2
+            ),
             "class_p95": round(b["class"]["latency_ms_p95"] / a["class"]["latency_ms_p95"], 2),
         }
     (out / f"classroom-{'quick' if args.quick else 'full'}.json").write_text(json.dumps(report, indent=2))

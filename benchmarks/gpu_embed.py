@@ -45,7 +45,11 @@ class ZipImages:
     def __init__(self, path: Path, transform, split: str = "test", limit: int | None = None):
         self.path, self.transform = str(path), transform
         with zipfile.ZipFile(self.path) as zf:
-            names = sorted(n for n in zf.namelist() if f"/{split}/" in n and n.lower().endswith((".jpg", ".jpeg", ".png")))
+            names = sorted(
+                n
+                for n in zf.namelist()
+                if f"/{split}/" in n and n.lower().endswith((".jpg", ".jpeg", ".png"))
+            )
         classes = sorted({n.split("/")[-2] for n in names})
         self.items = [(n, classes.index(n.split("/")[-2])) for n in names][: limit or None]
         self._zf = None  # one handle per worker process, opened lazily
@@ -70,8 +74,16 @@ def _sync(dev) -> None:
         torch.cuda.synchronize()
 
 
-def bench_model(name: str, data: Path, batch_size: int, workers: int, precision: str, limit: int | None,
-                forward_batches: int, device: str = "cuda") -> dict:
+def bench_model(
+    name: str,
+    data: Path,
+    batch_size: int,
+    workers: int,
+    precision: str,
+    limit: int | None,
+    forward_batches: int,
+    device: str = "cuda",
+) -> dict:
     import open_clip
     import torch
 
@@ -86,9 +98,16 @@ def bench_model(name: str, data: Path, batch_size: int, workers: int, precision:
     load_s = time.perf_counter() - t0
     size = model.visual.image_size
     size = size if isinstance(size, (tuple, list)) else (size, size)
-    rec: dict = {"model": name, "precision": precision, "batch_size": batch_size, "workers": workers,
-                 "device": torch.cuda.get_device_name(0) if dev.type == "cuda" else f"cpu ({os.cpu_count()} cores)",
-                 "torch": torch.__version__, "model_load_s": load_s, "weights": "random (pretrained=None)"}
+    rec: dict = {
+        "model": name,
+        "precision": precision,
+        "batch_size": batch_size,
+        "workers": workers,
+        "device": torch.cuda.get_device_name(0) if dev.type == "cuda" else f"cpu ({os.cpu_count()} cores)",
+        "torch": torch.__version__,
+        "model_load_s": load_s,
+        "weights": "random (pretrained=None)",
+    }
 
     def forward(x):
         with torch.inference_mode(), torch.autocast(dev.type, dtype=dtype, enabled=precision != "fp32"):
@@ -109,8 +128,14 @@ def bench_model(name: str, data: Path, batch_size: int, workers: int, precision:
 
     # end to end over the test set
     ds = ZipImages(data, preprocess, "test", limit)
-    loader = torch.utils.data.DataLoader(ds, batch_size=batch_size, num_workers=workers, pin_memory=dev.type == "cuda",
-                                         persistent_workers=False, prefetch_factor=4 if workers else None)
+    loader = torch.utils.data.DataLoader(
+        ds,
+        batch_size=batch_size,
+        num_workers=workers,
+        pin_memory=dev.type == "cuda",
+        persistent_workers=False,
+        prefetch_factor=4 if workers else None,
+    )
     _sync(dev)
     t = time.perf_counter()
     out, n = [], 0
@@ -124,9 +149,15 @@ def bench_model(name: str, data: Path, batch_size: int, workers: int, precision:
     _sync(dev)
     e2e = time.perf_counter() - t
     emb = torch.cat(out)
-    rec.update(n_images=n, end_to_end_s=e2e, end_to_end_images_per_s=n / e2e, first_batch_s=first_batch_s,
-               embedding_dim=int(emb.shape[1]), finite=bool(torch.isfinite(emb).all()),
-               unit_norm=bool(torch.allclose(emb.norm(dim=1), torch.ones(n), atol=1e-4)))
+    rec.update(
+        n_images=n,
+        end_to_end_s=e2e,
+        end_to_end_images_per_s=n / e2e,
+        first_batch_s=first_batch_s,
+        embedding_dim=int(emb.shape[1]),
+        finite=bool(torch.isfinite(emb).all()),
+        unit_norm=bool(torch.allclose(emb.norm(dim=1), torch.ones(n), atol=1e-4)),
+    )
     if dev.type == "cuda":
         rec["peak_gpu_mem_gib"] = torch.cuda.max_memory_allocated() / 1024**3
         torch.cuda.reset_peak_memory_stats()
@@ -135,13 +166,21 @@ def bench_model(name: str, data: Path, batch_size: int, workers: int, precision:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--device", default="cuda", help="cuda (default) or cpu (a smoke run with small defaults)")
+    ap.add_argument(
+        "--device", default="cuda", help="cuda (default) or cpu (a smoke run with small defaults)"
+    )
     ap.add_argument("--data", type=Path, default=DEFAULT_ZIP)
-    ap.add_argument("--models", nargs="+", default=None, help="default ViT-B-32 ViT-B-16 (ViT-B-32 with --device cpu)")
+    ap.add_argument(
+        "--models", nargs="+", default=None, help="default ViT-B-32 ViT-B-16 (ViT-B-32 with --device cpu)"
+    )
     ap.add_argument("--batch-size", type=int, default=None, help="default 512 (8 with --device cpu)")
     ap.add_argument("--workers", type=int, default=None, help="default all cores (0 with --device cpu)")
-    ap.add_argument("--precision", choices=["fp16", "bf16", "fp32"], default=None, help="default fp16 (fp32 on cpu)")
-    ap.add_argument("--limit", type=int, default=None, help="only the first N test images (default all; 16 on cpu)")
+    ap.add_argument(
+        "--precision", choices=["fp16", "bf16", "fp32"], default=None, help="default fp16 (fp32 on cpu)"
+    )
+    ap.add_argument(
+        "--limit", type=int, default=None, help="only the first N test images (default all; 16 on cpu)"
+    )
     ap.add_argument("--forward-batches", type=int, default=None, help="default 20 (1 on cpu)")
     ap.add_argument("--out", type=Path, default=None)
     a = ap.parse_args(argv)
@@ -156,7 +195,10 @@ def main(argv=None) -> int:
     forward_batches = a.forward_batches or (1 if cpu else 20)
     out = a.out or REPO / "benchmarks" / "results" / ("gpu-embed-smoke.json" if cpu else "gpu-embed.json")
     if not cpu and not torch.cuda.is_available():
-        print("gpu_embed: no CUDA device; nothing measured (use --device cpu for the smoke run).", file=sys.stderr)
+        print(
+            "gpu_embed: no CUDA device; nothing measured (use --device cpu for the smoke run).",
+            file=sys.stderr,
+        )
         return 2
     if not a.data.exists():
         print(f"gpu_embed: {a.data} not found (the CIFAR-10 JPEG zip).", file=sys.stderr)

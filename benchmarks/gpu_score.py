@@ -57,8 +57,17 @@ def _timed(fn, device: str) -> tuple[float, object]:
     return time.perf_counter() - t, out
 
 
-def run(device: str, test: int, n_dict: int, dim: int, classes: int, ref_per_class: int, repeats: int,
-        topk: int = 10, lam: float = 0.5) -> dict:
+def run(
+    device: str,
+    test: int,
+    n_dict: int,
+    dim: int,
+    classes: int,
+    ref_per_class: int,
+    repeats: int,
+    topk: int = 10,
+    lam: float = 0.5,
+) -> dict:
     import numpy as np
     import torch
 
@@ -70,11 +79,20 @@ def run(device: str, test: int, n_dict: int, dim: int, classes: int, ref_per_cla
     from synth import write_bundle
 
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise SystemExit("gpu_score: --device cuda but torch sees no CUDA GPU; use --device cpu for the smoke run.")
-    rec: dict = {"device": device, "sizes": dict(test=test, dict=n_dict, dim=dim, classes=classes,
-                                                  ref_per_class=ref_per_class, topk=topk, lam=lam),
-                 "repeats": repeats, "torch": torch.__version__, "python": platform.python_version(),
-                 "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads()}
+        raise SystemExit(
+            "gpu_score: --device cuda but torch sees no CUDA GPU; use --device cpu for the smoke run."
+        )
+    rec: dict = {
+        "device": device,
+        "sizes": dict(
+            test=test, dict=n_dict, dim=dim, classes=classes, ref_per_class=ref_per_class, topk=topk, lam=lam
+        ),
+        "repeats": repeats,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+    }
     if device.startswith("cuda"):
         rec["gpu"] = torch.cuda.get_device_name(0)
     try:
@@ -99,14 +117,26 @@ def run(device: str, test: int, n_dict: int, dim: int, classes: int, ref_per_cla
         auroc(np.array([True, False]), np.array([1.0, 0.0]))
         small = take_rows(bundle.image_emb, np.flatnonzero(~tr)[:256])
         contenders["torch"].top_similar(small, bundle.dict_text_emb, topk)
-        contenders["torch"].class_stats(ref[:512], ref_lab[:512], np.unique(ref_lab[:512]), bundle.class_text_emb,
-                                        bundle.dict_text_emb[:256], 1e-8)
-        runs: dict[str, dict[str, list[float]]] = {n: {"fit": [], "top_k": [], "evaluate": []} for n in contenders}
+        contenders["torch"].class_stats(
+            ref[:512],
+            ref_lab[:512],
+            np.unique(ref_lab[:512]),
+            bundle.class_text_emb,
+            bundle.dict_text_emb[:256],
+            1e-8,
+        )
+        runs: dict[str, dict[str, list[float]]] = {
+            n: {"fit": [], "top_k": [], "evaluate": []} for n in contenders
+        }
         results: dict[str, dict] = {}
         for _ in range(repeats):
             for name, kern in contenders.items():  # interleaved: load hits both alike
-                s, _ = _timed(lambda: kern.class_stats(ref, ref_lab, cls, bundle.class_text_emb,
-                                                       bundle.dict_text_emb, 1e-8), device)
+                s, _ = _timed(
+                    lambda: kern.class_stats(
+                        ref, ref_lab, cls, bundle.class_text_emb, bundle.dict_text_emb, 1e-8
+                    ),
+                    device,
+                )
                 runs[name]["fit"].append(s)
                 s, _ = _timed(lambda: kern.top_similar(test_rows, bundle.dict_text_emb, topk), device)
                 runs[name]["top_k"].append(s)
@@ -116,14 +146,20 @@ def run(device: str, test: int, n_dict: int, dim: int, classes: int, ref_per_cla
     out: dict = {}
     for name, parts in runs.items():
         med = {k: statistics.median(v) for k, v in parts.items()}
-        out[name] = {**{f"{k}_s": v for k, v in med.items()}, "runs": parts,
-                     "test_images_per_s": test / med["evaluate"],
-                     "auroc_mean": results[name]["auroc_mean"]}
-    diffs = [abs(a["auroc"] - b["auroc"]) for a, b in zip(results["numpy"]["splits"], results["torch"]["splits"])]
+        out[name] = {
+            **{f"{k}_s": v for k, v in med.items()},
+            "runs": parts,
+            "test_images_per_s": test / med["evaluate"],
+            "auroc_mean": results[name]["auroc_mean"],
+        }
+    diffs = [
+        abs(a["auroc"] - b["auroc"]) for a, b in zip(results["numpy"]["splits"], results["torch"]["splits"])
+    ]
     rec["contenders"] = out
     rec["max_abs_auroc_diff"] = max(diffs)
-    rec["speedup_torch_over_numpy"] = {k: out["numpy"][f"{k}_s"] / out["torch"][f"{k}_s"]
-                                       for k in ("fit", "top_k", "evaluate")}
+    rec["speedup_torch_over_numpy"] = {
+        k: out["numpy"][f"{k}_s"] / out["torch"][f"{k}_s"] for k in ("fit", "top_k", "evaluate")
+    }
     try:
         rec["loadavg_end"] = Path("/proc/loadavg").read_text().split()[:3]
     except OSError:
@@ -142,13 +178,28 @@ def main(argv=None) -> int:
     for key in sizes:
         if getattr(a, key) is not None:
             sizes[key] = getattr(a, key)
-    rec = run(a.device, sizes["test"], sizes["dict"], sizes["dim"], sizes["classes"], sizes["ref_per_class"],
-              sizes["repeats"])
+    rec = run(
+        a.device,
+        sizes["test"],
+        sizes["dict"],
+        sizes["dim"],
+        sizes["classes"],
+        sizes["ref_per_class"],
+        sizes["repeats"],
+    )
     out = a.out or HERE / "results" / f"gpu-score-{'smoke' if a.device == 'cpu' else 'full'}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(rec, indent=1))
-    print(json.dumps({k: v for k, v in rec.items() if k != "contenders"}
-                     | {"contenders": {n: {k: v for k, v in c.items() if k != "runs"} for n, c in rec["contenders"].items()}}))
+    print(
+        json.dumps(
+            {k: v for k, v in rec.items() if k != "contenders"}
+            | {
+                "contenders": {
+                    n: {k: v for k, v in c.items() if k != "runs"} for n, c in rec["contenders"].items()
+                }
+            }
+        )
+    )
     return 0
 
 

@@ -19,8 +19,15 @@ from bliss_core.core.bundle import save_bundle  # noqa: E402
 from bliss_core.core.simulate import make_simulated_bundle  # noqa: E402
 
 
-def make(out: str | Path, train_per_class: int = 5000, test_per_class: int = 1000, dim: int = 512,
-         n_dict: int = 1860, float16: bool = False, seed: int = 0) -> Path:
+def make(
+    out: str | Path,
+    train_per_class: int = 5000,
+    test_per_class: int = 1000,
+    dim: int = 512,
+    n_dict: int = 1860,
+    float16: bool = False,
+    seed: int = 0,
+) -> Path:
     bundle = make_simulated_bundle(
         train_per_class=train_per_class, test_per_class=test_per_class, dim=dim, n_dict=n_dict, seed=seed
     )

@@ -60,8 +60,9 @@ def _env() -> dict[str, str]:
 TIME_BIN = "/usr/bin/time" if Path("/usr/bin/time").exists() else None
 
 
-def run_proc_rss(cmd: list[str], env: dict[str, str] | None = None, timeout: float = 900,
-                 cwd: str | Path | None = None) -> dict[str, Any]:
+def run_proc_rss(
+    cmd: list[str], env: dict[str, str] | None = None, timeout: float = 900, cwd: str | Path | None = None
+) -> dict[str, Any]:
     """Run one whole process: wall seconds, CPU seconds and the exact peak RSS (MiB) of that
     child (``os.wait4``), plus its stdout and stderr. A non-zero exit raises RuntimeError."""
     # A forked child inherits this (large) process's RSS high-water mark, so ru_maxrss would be
@@ -97,8 +98,13 @@ def run_proc_rss(cmd: list[str], env: dict[str, str] | None = None, timeout: flo
         os.unlink(rss_file)
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}): {err[-2000:]}")
-    return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "maxrss_mib": maxrss_kib / 1024,
-            "stdout": out, "stderr": err}
+    return {
+        "wall_s": wall,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "maxrss_mib": maxrss_kib / 1024,
+        "stdout": out,
+        "stderr": err,
+    }
 
 
 def med(xs: list[float]) -> float:
@@ -106,8 +112,11 @@ def med(xs: list[float]) -> float:
 
 
 def machine() -> dict[str, Any]:
-    info: dict[str, Any] = {"python": platform.python_version(), "platform": platform.platform(),
-                            "cpus": os.cpu_count()}
+    info: dict[str, Any] = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+    }
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -135,7 +144,9 @@ def make_bundle(folder: Path, mode: str, float16: bool = False) -> Path:
 def git_tree(dest: Path, commit: str, *paths: str) -> Path:
     """The repository (or ``paths`` of it) as of ``commit``, exported into ``dest`` (git archive)."""
     dest.mkdir(parents=True, exist_ok=True)
-    archive = subprocess.run(["git", "-C", str(REPO), "archive", commit, *paths], capture_output=True, check=True).stdout
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", commit, *paths], capture_output=True, check=True
+    ).stdout
     subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
     return dest
 
@@ -155,16 +166,27 @@ def bench_eval(mode: str, tmp: Path, repeats: int, with_before: bool, with_sort_
     bundle = make_bundle(tmp, mode)
     setup = ["--setup", "6"]
     contenders: dict[str, tuple[list[str], dict[str, str]]] = {
-        "baseline_published": ([PY, str(HERE / "baseline_published.py"), "--bundle", str(bundle), *setup, "--json"], _env()),
-        "bliss_evaluate": ([PY, "-m", "bliss_core", "evaluate", "--bundle", str(bundle), *setup, "--json"], _env()),
+        "baseline_published": (
+            [PY, str(HERE / "baseline_published.py"), "--bundle", str(bundle), *setup, "--json"],
+            _env(),
+        ),
+        "bliss_evaluate": (
+            [PY, "-m", "bliss_core", "evaluate", "--bundle", str(bundle), *setup, "--json"],
+            _env(),
+        ),
     }
     if with_sort_per_class:
-        contenders["baseline_sort_per_class"] = (contenders["baseline_published"][0] + ["--sort-per-class"], _env())
+        contenders["baseline_sort_per_class"] = (
+            contenders["baseline_published"][0] + ["--sort-per-class"],
+            _env(),
+        )
     cwds: dict[str, Path] = {}
     if with_before and (tree := before_tree(tmp)) is not None:
         env = dict(os.environ, PYTHONPATH=str(tree))
         contenders[f"bliss_evaluate_before_{BEFORE_COMMIT}"] = (
-            [PY, "-m", "bliss_core", "evaluate", "--bundle", str(bundle), *setup, "--json"], env)
+            [PY, "-m", "bliss_core", "evaluate", "--bundle", str(bundle), *setup, "--json"],
+            env,
+        )
         cwds[f"bliss_evaluate_before_{BEFORE_COMMIT}"] = tree  # `-m` puts the cwd first on sys.path
     runs: dict[str, list[dict]] = {k: [] for k in contenders}
     for _ in range(repeats):
@@ -176,8 +198,14 @@ def bench_eval(mode: str, tmp: Path, repeats: int, with_before: bool, with_sort_
         return d["aurocs"] if "aurocs" in d else [s["auroc"] for s in d["splits"]]
 
     ref = aurocs("baseline_published")
-    out: dict[str, Any] = {"bundle": SIZES[mode], "setup": "6 (cifar10-zoc)", "lam": 0.5, "topk": 10, "repeats": repeats,
-                           "contenders": {}}
+    out: dict[str, Any] = {
+        "bundle": SIZES[mode],
+        "setup": "6 (cifar10-zoc)",
+        "lam": 0.5,
+        "topk": 10,
+        "repeats": repeats,
+        "contenders": {},
+    }
     for name in contenders:
         a = aurocs(name)
         out["contenders"][name] = {
@@ -196,12 +224,20 @@ def bench_eval(mode: str, tmp: Path, repeats: int, with_before: bool, with_sort_
         return out
     # float16 bundle: same command, peak memory and time
     b16 = make_bundle(tmp, mode, float16=True)
-    r16 = [run_proc_rss([PY, "-m", "bliss_core", "evaluate", "--bundle", str(b16), *setup, "--json"]) for _ in range(repeats)]
-    out["bliss_evaluate_float16_bundle"] = {"median_wall_s": med([r["wall_s"] for r in r16]),
-                                            "max_rss_mib": max(r["maxrss_mib"] for r in r16)}
+    r16 = [
+        run_proc_rss([PY, "-m", "bliss_core", "evaluate", "--bundle", str(b16), *setup, "--json"])
+        for _ in range(repeats)
+    ]
+    out["bliss_evaluate_float16_bundle"] = {
+        "median_wall_s": med([r["wall_s"] for r in r16]),
+        "max_rss_mib": max(r["maxrss_mib"] for r in r16),
+    }
     # interpreter + imports alone, for the "computation only" ratio
     imp = [run_proc_rss([PY, "-c", "import numpy, sklearn.metrics"]) for _ in range(repeats)]
-    imp2 = [run_proc_rss([PY, "-c", "import bliss_core.cli, bliss_core.core.evaluate, bliss_core.core.bundle"]) for _ in range(repeats)]
+    imp2 = [
+        run_proc_rss([PY, "-c", "import bliss_core.cli, bliss_core.core.evaluate, bliss_core.core.bundle"])
+        for _ in range(repeats)
+    ]
     out["startup_baseline_imports_s"] = med([r["wall_s"] for r in imp])
     out["startup_bliss_imports_s"] = med([r["wall_s"] for r in imp2])
     return out
@@ -237,8 +273,11 @@ def bench_grid(mode: str, tmp: Path, repeats: int) -> dict:
     from bliss_core.core.scoring import BlissScorer
 
     train = bundle.image_is_train
-    pre = BlissScorer().fit(bundle.image_emb[train], bundle.image_label[train], bundle.class_text_emb,
-                            bundle.dict_text_emb).precompute(bundle.image_emb[~train], max_topk=max(topks))
+    pre = (
+        BlissScorer()
+        .fit(bundle.image_emb[train], bundle.image_label[train], bundle.class_text_emb, bundle.dict_text_emb)
+        .precompute(bundle.image_emb[~train], max_topk=max(topks))
+    )
     ys = [split_test_labels(bundle, sp) for sp in CIFAR10_ZOC_SPLITS]
     direct = []
     for lam in lams:
@@ -249,20 +288,57 @@ def bench_grid(mode: str, tmp: Path, repeats: int) -> dict:
             direct.append(1000 * (time.perf_counter() - t))
     # the same as whole processes through the CLI
     path = make_bundle(tmp, mode)
-    cmd1 = [PY, "-m", "bliss_core", "evaluate", "--bundle", str(path), "--setup", "6", "--json",
-            "--lam", "0.5", "--topk", str(max(topks))]
-    cmdn = [PY, "-m", "bliss_core", "evaluate", "--bundle", str(path), "--setup", "6", "--json",
-            "--lam", ",".join(map(str, lams)), "--topk", ",".join(map(str, topks))]
+    cmd1 = [
+        PY,
+        "-m",
+        "bliss_core",
+        "evaluate",
+        "--bundle",
+        str(path),
+        "--setup",
+        "6",
+        "--json",
+        "--lam",
+        "0.5",
+        "--topk",
+        str(max(topks)),
+    ]
+    cmdn = [
+        PY,
+        "-m",
+        "bliss_core",
+        "evaluate",
+        "--bundle",
+        str(path),
+        "--setup",
+        "6",
+        "--json",
+        "--lam",
+        ",".join(map(str, lams)),
+        "--topk",
+        ",".join(map(str, topks)),
+    ]
     p1, pn = [], []
     for _ in range(repeats):
         p1.append(run_proc_rss(cmd1)["wall_s"])
         pn.append(run_proc_rss(cmdn)["wall_s"])
     return {
-        "grid_points": n, "splits": 5, "lams": lams, "topks": topks, "repeats": repeats,
-        "in_process": {"one_point_s": med(one), "n_points_s": med(many), "per_extra_point_ms": 1000 * per_point},
+        "grid_points": n,
+        "splits": 5,
+        "lams": lams,
+        "topks": topks,
+        "repeats": repeats,
+        "in_process": {
+            "one_point_s": med(one),
+            "n_points_s": med(many),
+            "per_extra_point_ms": 1000 * per_point,
+        },
         "per_point_direct_ms": {"median": med(direct), "max": max(direct), "n": len(direct)},
-        "whole_process": {"one_point_s": med(p1), "n_points_s": med(pn),
-                          "per_extra_point_ms": 1000 * (med(pn) - med(p1)) / (n - 1)},
+        "whole_process": {
+            "one_point_s": med(p1),
+            "n_points_s": med(pn),
+            "per_extra_point_ms": 1000 * (med(pn) - med(p1)) / (n - 1),
+        },
     }
 
 
@@ -273,8 +349,12 @@ def bench_slider(mode: str, tmp: Path, repeats: int) -> dict:
     from bliss_core.core.simulate import make_simulated_bundle
 
     test_per_class = 1000 if mode == "full" else 60
-    bundle = make_simulated_bundle(test_per_class=test_per_class, train_per_class=5000 if mode == "full" else 100,
-                                   dim=512 if mode == "full" else 64, n_dict=1860 if mode == "full" else 200)
+    bundle = make_simulated_bundle(
+        test_per_class=test_per_class,
+        train_per_class=5000 if mode == "full" else 100,
+        dim=512 if mode == "full" else 64,
+        n_dict=1860 if mode == "full" else 200,
+    )
     out: dict[str, Any] = {"n_test": 10 * test_per_class}
     t0 = time.perf_counter()
     live = LiveScoring(bundle, [0, 1, 9, 7, 3, 2], max_topk=50 if mode == "full" else 20)
@@ -288,8 +368,12 @@ def bench_slider(mode: str, tmp: Path, repeats: int) -> dict:
         t = time.perf_counter()
         live.view(lam, k)
         times.append(1000 * (time.perf_counter() - t))
-    out["live_view_ms"] = {"p50": float(np.percentile(times, 50)), "p95": float(np.percentile(times, 95)),
-                           "max": float(max(times)), "n_moves": len(times)}
+    out["live_view_ms"] = {
+        "p50": float(np.percentile(times, 50)),
+        "p95": float(np.percentile(times, 95)),
+        "max": float(max(times)),
+        "n_moves": len(times),
+    }
     # the app's own code path: benchmarks/app_timing.py runs what the scoring page runs
     code = (
         "import json, sys, warnings, logging; warnings.filterwarnings('ignore'); logging.disable(logging.WARNING)\n"
@@ -332,8 +416,12 @@ def bench_embed(mode: str, tmp: Path, repeats: int) -> dict:
                 records.append(json.loads(line))
             except ValueError:
                 pass
-    return {"command": " ".join(Path(c).name if c == PY else c for c in cmd), "records": records,
-            "wall_s": r["wall_s"], "max_rss_mib": r["maxrss_mib"]}
+    return {
+        "command": " ".join(Path(c).name if c == PY else c for c in cmd),
+        "records": records,
+        "wall_s": r["wall_s"],
+        "max_rss_mib": r["maxrss_mib"],
+    }
 
 
 # ------------------------------------------------------------------------------------------
@@ -393,27 +481,50 @@ print("@@" + json.dumps({"n_points": len(X), "data_s": t1 - t0, "compute_s": t2 
 
 
 def bench_proj(mode: str, tmp: Path, repeats: int, heavy: bool, with_umap: bool = False) -> dict:
-    base = {"test_per_class": 1000, "dim": 512, "n_dict": 1860} if mode == "full" else \
-        {"test_per_class": 30, "dim": 32, "n_dict": 60}
+    base = (
+        {"test_per_class": 1000, "dim": 512, "n_dict": 1860}
+        if mode == "full"
+        else {"test_per_class": 30, "dim": 32, "n_dict": 60}
+    )
     cache = tmp / "projcache"
     configs: list[tuple[str, dict]] = [
-        ("project tsne (bliss: PCA-50 + openTSNE FFT, exact kNN, 125+250 it)", {"impl": "project", "method": "tsne"}),
+        (
+            "project tsne (bliss: PCA-50 + openTSNE FFT, exact kNN, 125+250 it)",
+            {"impl": "project", "method": "tsne"},
+        ),
         ("project pca", {"impl": "project", "method": "pca"}),
     ]
     if mode == "full" or with_umap:
         configs += [
-            ("project umap cold (bliss: cosine, init=pca, 200 epochs; incl. numba JIT)", {"impl": "project", "method": "umap"}),
-            ("project umap after warm_up() (JIT paid at app start)", {"impl": "project", "method": "umap", "warm": True}),
+            (
+                "project umap cold (bliss: cosine, init=pca, 200 epochs; incl. numba JIT)",
+                {"impl": "project", "method": "umap"},
+            ),
+            (
+                "project umap after warm_up() (JIT paid at app start)",
+                {"impl": "project", "method": "umap", "warm": True},
+            ),
         ]
     if mode == "full":
         configs += [
-            ("sklearn TSNE PCA-50 first, barnes_hut, pca init, 250 it", {"impl": "sklearn_tsne_pca50", "max_iter": 250}),
+            (
+                "sklearn TSNE PCA-50 first, barnes_hut, pca init, 250 it",
+                {"impl": "sklearn_tsne_pca50", "max_iter": 250},
+            ),
             ("openTSNE defaults on PCA-50 (annoy kNN, 250+500 it)", {"impl": "opentsne", "pca50": True}),
-            ("umap cosine init=spectral, default epochs (previous default)", {"impl": "umap", "init": "spectral"}),
+            (
+                "umap cosine init=spectral, default epochs (previous default)",
+                {"impl": "umap", "init": "spectral"},
+            ),
         ]
         if heavy:
-            configs.insert(2, ("sklearn TSNE barnes_hut cosine on 512-D, pca init, 500 it (previous default)",
-                               {"impl": "sklearn_tsne", "max_iter": 500}))
+            configs.insert(
+                2,
+                (
+                    "sklearn TSNE barnes_hut cosine on 512-D, pca init, 500 it (previous default)",
+                    {"impl": "sklearn_tsne", "max_iter": 500},
+                ),
+            )
     out: dict[str, Any] = {"points": None, "configs": {}}
     for label, cfg in configs:
         cfg = {**base, **cfg}
@@ -433,7 +544,11 @@ def bench_proj(mode: str, tmp: Path, repeats: int, heavy: bool, with_umap: bool 
                 rec["disk_cached_compute_s"] = rec2["compute_s"]
             rows.append(rec)
         out["points"] = rows[0]["n_points"]
-        summary = {k: med([r[k] for r in rows]) for k in rows[0] if isinstance(rows[0][k], (int, float)) and not isinstance(rows[0][k], bool)}
+        summary = {
+            k: med([r[k] for r in rows])
+            for k in rows[0]
+            if isinstance(rows[0][k], (int, float)) and not isinstance(rows[0][k], bool)
+        }
         summary["runs"] = len(rows)
         summary["finite"] = all(r["finite"] for r in rows)
         out["configs"][label] = summary
@@ -451,16 +566,22 @@ def _free_port() -> int:
 
 def bench_startup(mode: str, tmp: Path, repeats: int, browser: bool) -> dict:
     bundle = make_bundle(tmp, "quick")
-    code = ("import sys; from bliss_core.cli import main; import io, contextlib\n"
-            "with contextlib.redirect_stdout(io.StringIO()): rc = main(['evaluate', '--bundle', %r, '--setup', '6'])\n"
-            "heavy = sorted(m for m in ('torch', 'torchvision', 'open_clip', 'sklearn', 'umap', 'streamlit', 'numba') if m in sys.modules)\n"
-            "print('@@' + ','.join(heavy)); sys.exit(rc)" % str(bundle))
+    code = (
+        "import sys; from bliss_core.cli import main; import io, contextlib\n"
+        "with contextlib.redirect_stdout(io.StringIO()): rc = main(['evaluate', '--bundle', %r, '--setup', '6'])\n"
+        "heavy = sorted(m for m in ('torch', 'torchvision', 'open_clip', 'sklearn', 'umap', 'streamlit', 'numba') if m in sys.modules)\n"
+        "print('@@' + ','.join(heavy)); sys.exit(rc)" % str(bundle)
+    )
     r = run_proc_rss([PY, "-c", code])
     heavy = [m for m in r["stdout"].split("@@")[-1].strip().split(",") if m]
     imp = [run_proc_rss([PY, "-c", "import bliss_core"])["wall_s"] for _ in range(repeats)]
     bare = [run_proc_rss([PY, "-c", "pass"])["wall_s"] for _ in range(repeats)]
-    out: dict[str, Any] = {"modules_imported_by_evaluate": heavy, "torch_imported_by_evaluate": "torch" in heavy,
-                           "import_bliss_core_s": med(imp), "python_bare_s": med(bare)}
+    out: dict[str, Any] = {
+        "modules_imported_by_evaluate": heavy,
+        "torch_imported_by_evaluate": "torch" in heavy,
+        "import_bliss_core_s": med(imp),
+        "python_bare_s": med(bare),
+    }
     app = REPO / "app.py"
     if not app.exists():
         out["streamlit"] = "skipped: app.py is not present"
@@ -494,9 +615,25 @@ def _bench_streamlit(repeats: int, browser: bool) -> dict:
             port = _free_port()
             page = ctx.new_page() if ctx else None
             t0 = time.perf_counter()
-            proc = subprocess.Popen([PY, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.headless", "true",
-                                     "--server.port", str(port), "--browser.gatherUsageStats", "false"],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env(), cwd=str(REPO))
+            proc = subprocess.Popen(
+                [
+                    PY,
+                    "-m",
+                    "streamlit",
+                    "run",
+                    str(REPO / "app.py"),
+                    "--server.headless",
+                    "true",
+                    "--server.port",
+                    str(port),
+                    "--browser.gatherUsageStats",
+                    "false",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env=_env(),
+                cwd=str(REPO),
+            )
             rec: dict[str, Any] = {}
             try:
                 while time.perf_counter() - t0 < 60:
@@ -548,8 +685,13 @@ def table(res: dict) -> str:
         c = e["contenders"]
         b = c["baseline_published"]
         for name, v in c.items():
-            rows.append((f"evaluate: {name}", f"{v['median_wall_s']:.2f} s (peak {v['max_rss_mib']:.0f} MiB)",
-                         f"x{v['speedup_vs_baseline_published']:.2f} vs published; max |dAUROC| {v['max_abs_auroc_diff_vs_baseline']:.1e}"))
+            rows.append(
+                (
+                    f"evaluate: {name}",
+                    f"{v['median_wall_s']:.2f} s (peak {v['max_rss_mib']:.0f} MiB)",
+                    f"x{v['speedup_vs_baseline_published']:.2f} vs published; max |dAUROC| {v['max_abs_auroc_diff_vs_baseline']:.1e}",
+                )
+            )
         ours = c["bliss_evaluate"]["median_wall_s"]
     if "eval" in res and "startup_bliss_imports_s" in res["eval"]:
         e = res["eval"]
@@ -558,51 +700,126 @@ def table(res: dict) -> str:
         ours = c["bliss_evaluate"]["median_wall_s"]
         comp_b = b["median_wall_s"] - e["startup_baseline_imports_s"]
         comp_o = ours - e["startup_bliss_imports_s"]
-        rows.append(("evaluate: computation only (minus imports)", f"{comp_o:.2f} s vs {comp_b:.2f} s", f"x{comp_b / comp_o:.1f}"))
+        rows.append(
+            (
+                "evaluate: computation only (minus imports)",
+                f"{comp_o:.2f} s vs {comp_b:.2f} s",
+                f"x{comp_b / comp_o:.1f}",
+            )
+        )
         f16 = e["bliss_evaluate_float16_bundle"]
-        rows.append(("evaluate: float16 bundle", f"{f16['median_wall_s']:.2f} s", f"peak {f16['max_rss_mib']:.0f} MiB"))
+        rows.append(
+            (
+                "evaluate: float16 bundle",
+                f"{f16['median_wall_s']:.2f} s",
+                f"peak {f16['max_rss_mib']:.0f} MiB",
+            )
+        )
     if "grid" in res:
         g = res["grid"]
-        rows.append((f"grid: per extra (lambda,K) point, in-process ({g['grid_points']} pts)",
-                     f"{g['in_process']['per_extra_point_ms']:.1f} ms", "target <= 60 ms"))
-        rows.append(("grid: per extra point, whole process", f"{g['whole_process']['per_extra_point_ms']:.1f} ms", ""))
+        rows.append(
+            (
+                f"grid: per extra (lambda,K) point, in-process ({g['grid_points']} pts)",
+                f"{g['in_process']['per_extra_point_ms']:.1f} ms",
+                "target <= 60 ms",
+            )
+        )
+        rows.append(
+            ("grid: per extra point, whole process", f"{g['whole_process']['per_extra_point_ms']:.1f} ms", "")
+        )
         if "per_point_direct_ms" in g:
             d = g["per_point_direct_ms"]
-            rows.append(("grid: one point's scores + metrics, 5 splits (direct)", f"{d['median']:.1f} ms median", f"max {d['max']:.1f} ms"))
+            rows.append(
+                (
+                    "grid: one point's scores + metrics, 5 splits (direct)",
+                    f"{d['median']:.1f} ms median",
+                    f"max {d['max']:.1f} ms",
+                )
+            )
     if "slider" in res:
         s = res["slider"]
-        rows.append((f"slider: LiveScoring.view, {s['n_test']} test", f"p95 {s['live_view_ms']['p95']:.1f} ms",
-                     f"p50 {s['live_view_ms']['p50']:.1f} ms"))
+        rows.append(
+            (
+                f"slider: LiveScoring.view, {s['n_test']} test",
+                f"p95 {s['live_view_ms']['p95']:.1f} ms",
+                f"p50 {s['live_view_ms']['p50']:.1f} ms",
+            )
+        )
         a = s.get("app_slider_update_timing")
         if isinstance(a, dict):
-            rows.append((f"slider: app slider_update_timing, {a.get('n_test')} test", f"p95 {a['p95']:.1f} ms",
-                         f"p50 {a['p50']:.1f} ms; target <= 100 ms"))
+            rows.append(
+                (
+                    f"slider: app slider_update_timing, {a.get('n_test')} test",
+                    f"p95 {a['p95']:.1f} ms",
+                    f"p50 {a['p50']:.1f} ms; target <= 100 ms",
+                )
+            )
         elif a:
             rows.append(("slider: app slider_update_timing", str(a)[:60], ""))
     if "embed" in res:
         em = res["embed"]
         if "records" in em:
             for r in em["records"]:
-                rows.append((f"embed: {r.get('model', '?')}", json.dumps({k: v for k, v in r.items() if 'per_s' in k or 'images_s' in k})[:70], ""))
+                rows.append(
+                    (
+                        f"embed: {r.get('model', '?')}",
+                        json.dumps({k: v for k, v in r.items() if "per_s" in k or "images_s" in k})[:70],
+                        "",
+                    )
+                )
         else:
             rows.append(("embed", em.get("skipped", ""), ""))
     if "proj" in res:
         for label, v in res["proj"]["configs"].items():
-            extra = f"disk-cached {v['disk_cached_compute_s'] * 1000:.0f} ms" if "disk_cached_compute_s" in v else ""
+            extra = (
+                f"disk-cached {v['disk_cached_compute_s'] * 1000:.0f} ms"
+                if "disk_cached_compute_s" in v
+                else ""
+            )
             if "memory_cached_s" in v:
                 extra += f" mem-cached {v['memory_cached_s'] * 1000:.1f} ms"
             if v.get("warm_up_s"):
                 extra += f" (warm-up {v['warm_up_s']:.1f} s not counted)"
-            rows.append((f"proj ({res['proj']['points']} pts): {label}", f"{v['process_wall_s']:.1f} s process, {v['compute_s']:.1f} s compute", extra))
+            rows.append(
+                (
+                    f"proj ({res['proj']['points']} pts): {label}",
+                    f"{v['process_wall_s']:.1f} s process, {v['compute_s']:.1f} s compute",
+                    extra,
+                )
+            )
     if "startup" in res:
         st = res["startup"]
-        rows.append(("startup: modules imported by `bliss evaluate`", ",".join(st["modules_imported_by_evaluate"]) or "none of torch/sklearn/umap/streamlit", ""))
-        rows.append(("startup: python -c 'import bliss_core'", f"{st['import_bliss_core_s']:.2f} s", f"bare python {st['python_bare_s']:.2f} s"))
+        rows.append(
+            (
+                "startup: modules imported by `bliss evaluate`",
+                ",".join(st["modules_imported_by_evaluate"]) or "none of torch/sklearn/umap/streamlit",
+                "",
+            )
+        )
+        rows.append(
+            (
+                "startup: python -c 'import bliss_core'",
+                f"{st['import_bliss_core_s']:.2f} s",
+                f"bare python {st['python_bare_s']:.2f} s",
+            )
+        )
         s = st.get("streamlit")
         if isinstance(s, dict):
-            rows.append(("startup: streamlit run app.py -> HTTP 200", f"{s.get('median_http_200_s', float('nan')):.1f} s", ""))
+            rows.append(
+                (
+                    "startup: streamlit run app.py -> HTTP 200",
+                    f"{s.get('median_http_200_s', float('nan')):.1f} s",
+                    "",
+                )
+            )
             if "median_home_rendered_s" in s:
-                rows.append(("startup: -> home page rendered (browser)", f"{s['median_home_rendered_s']:.1f} s", "target < 5 s"))
+                rows.append(
+                    (
+                        "startup: -> home page rendered (browser)",
+                        f"{s['median_home_rendered_s']:.1f} s",
+                        "target < 5 s",
+                    )
+                )
         elif s:
             rows.append(("startup: streamlit", str(s), ""))
     w = max(len(r[0]) for r in rows) if rows else 10
@@ -614,18 +831,35 @@ def main(argv=None) -> int:
     g = ap.add_mutually_exclusive_group(required=True)
     g.add_argument("--quick", action="store_true", help="tiny sizes; checks that everything runs (CI)")
     g.add_argument("--full", action="store_true", help="real sizes; the numbers")
-    ap.add_argument("--only", default=None, help="comma-separated sections (default: all; --quick skips embed)")
-    ap.add_argument("--with-umap", action="store_true", help="--quick: also run UMAP (its numba compile takes ~30 s)")
-    ap.add_argument("--repeats", type=int, default=None, help="runs per measurement (default 3; 1 with --quick)")
-    ap.add_argument("--with-before", action="store_true", help=f"also time bliss_core as of commit {BEFORE_COMMIT}")
-    ap.add_argument("--with-sort-per-class", action="store_true",
-                    help="also time the baseline with the full sort inside the split x class loop (~1 min a run)")
-    ap.add_argument("--heavy-tsne", action="store_true", help="also time sklearn's t-SNE on the raw 512-D points (~1-2 min)")
+    ap.add_argument(
+        "--only", default=None, help="comma-separated sections (default: all; --quick skips embed)"
+    )
+    ap.add_argument(
+        "--with-umap", action="store_true", help="--quick: also run UMAP (its numba compile takes ~30 s)"
+    )
+    ap.add_argument(
+        "--repeats", type=int, default=None, help="runs per measurement (default 3; 1 with --quick)"
+    )
+    ap.add_argument(
+        "--with-before", action="store_true", help=f"also time bliss_core as of commit {BEFORE_COMMIT}"
+    )
+    ap.add_argument(
+        "--with-sort-per-class",
+        action="store_true",
+        help="also time the baseline with the full sort inside the split x class loop (~1 min a run)",
+    )
+    ap.add_argument(
+        "--heavy-tsne",
+        action="store_true",
+        help="also time sklearn's t-SNE on the raw 512-D points (~1-2 min)",
+    )
     ap.add_argument("--no-browser", action="store_true", help="skip the Playwright page-render timing")
     a = ap.parse_args(argv)
     mode = "full" if a.full else "quick"
     repeats = a.repeats or (3 if mode == "full" else 1)
-    only = a.only or ("eval,grid,slider,proj,startup" if mode == "quick" else "eval,grid,slider,embed,proj,startup")
+    only = a.only or (
+        "eval,grid,slider,proj,startup" if mode == "quick" else "eval,grid,slider,embed,proj,startup"
+    )
     sections = [s.strip() for s in only.split(",") if s.strip()]
     RESULTS.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {}

@@ -58,7 +58,9 @@ SIZES = {
         "memory": [(1_000_000, 40_000)],
         "live": 100_000,
         "ray_per_class": 10,
-        "classes": 10, "ref_per_class": 1000, "dim": 512,
+        "classes": 10,
+        "ref_per_class": 1000,
+        "dim": 512,
     },
     "quick": {
         "ratio": dict(test=2000, dict=1500),
@@ -69,7 +71,9 @@ SIZES = {
         "memory": [(5000, 1000)],
         "live": 3000,
         "ray_per_class": 2,
-        "classes": 10, "ref_per_class": 50, "dim": 64,
+        "classes": 10,
+        "ref_per_class": 50,
+        "dim": 64,
     },
 }
 
@@ -109,13 +113,32 @@ def array_bytes(path: Path) -> dict[str, int]:
         for d in shape:
             n *= d
         sizes[key] = n * dtype.itemsize
-    return {"file": path.stat().st_size, "arrays": sum(sizes.values()), "image_emb": sizes["image_emb"],
-            "dict_text_emb": sizes["dict_text_emb"]}
+    return {
+        "file": path.stat().st_size,
+        "arrays": sum(sizes.values()),
+        "image_emb": sizes["image_emb"],
+        "dict_text_emb": sizes["dict_text_emb"],
+    }
 
 
 def evaluate_cmd(path: Path) -> list[str]:
-    return [PY, "-m", "bliss_core", "evaluate", "--bundle", str(path), "--setup", "1", "--lam", "0.5", "--topk", "10",
-            "--json", "--device", "cpu"]
+    return [
+        PY,
+        "-m",
+        "bliss_core",
+        "evaluate",
+        "--bundle",
+        str(path),
+        "--setup",
+        "1",
+        "--lam",
+        "0.5",
+        "--topk",
+        "10",
+        "--json",
+        "--device",
+        "cpu",
+    ]
 
 
 def bare_cmd(path: Path) -> list[str]:
@@ -123,9 +146,13 @@ def bare_cmd(path: Path) -> list[str]:
 
 
 def summary(runs: list[dict]) -> dict[str, Any]:
-    return {"median_wall_s": med([r["wall_s"] for r in runs]), "median_cpu_s": med([r["cpu_s"] for r in runs]),
-            "max_rss_mib": max(r["maxrss_mib"] for r in runs), "wall_s": [r["wall_s"] for r in runs],
-            "cpu_s": [r["cpu_s"] for r in runs]}
+    return {
+        "median_wall_s": med([r["wall_s"] for r in runs]),
+        "median_cpu_s": med([r["cpu_s"] for r in runs]),
+        "max_rss_mib": max(r["maxrss_mib"] for r in runs),
+        "wall_s": [r["wall_s"] for r in runs],
+        "cpu_s": [r["cpu_s"] for r in runs],
+    }
 
 
 def linear_fit(xs: list[float], ys: list[float]) -> dict[str, Any]:
@@ -137,8 +164,12 @@ def linear_fit(xs: list[float], ys: list[float]) -> dict[str, Any]:
     pred = a + b * x
     ss_res = float(((y - pred) ** 2).sum())
     ss_tot = float(((y - y.mean()) ** 2).sum()) or 1.0
-    return {"intercept_s": float(a), "slope_s_per_unit": float(b), "r2": 1 - ss_res / ss_tot,
-            "ratio_to_fit": [float(v) for v in y / pred]}
+    return {
+        "intercept_s": float(a),
+        "slope_s_per_unit": float(b),
+        "r2": 1 - ss_res / ss_tot,
+        "ratio_to_fit": [float(v) for v in y / pred],
+    }
 
 
 # ------------------------------------------------------------------------------------------
@@ -201,23 +232,42 @@ def cmd_inproc(path: str, repeats: int) -> int:
 def bench_ratio(mode: str, tmp: Path, repeats: int) -> dict:
     s = SIZES[mode]["ratio"]
     path = bundle(tmp, mode, s["test"], s["dict"])
-    contenders = {"bare_products_topk": bare_cmd(path), "bliss_evaluate": evaluate_cmd(path),
-                  "imports_numpy_sklearn": [PY, "-c", "import numpy, sklearn.metrics"]}
+    contenders = {
+        "bare_products_topk": bare_cmd(path),
+        "bliss_evaluate": evaluate_cmd(path),
+        "imports_numpy_sklearn": [PY, "-c", "import numpy, sklearn.metrics"],
+    }
     runs: dict[str, list[dict]] = {k: [] for k in contenders}
     for _ in range(repeats):
         for name, cmd in contenders.items():
             runs[name].append(run_proc_rss(cmd))
-    out: dict[str, Any] = {"sizes": s, "bytes": array_bytes(path), "setup": "one-class (10 splits)", "lam": 0.5,
-                           "topk": 10, "repeats": repeats, "contenders": {k: summary(v) for k, v in runs.items()}}
-    out["contenders"]["bare_products_topk"]["compute_s"] = [json.loads(r["stdout"])["compute_s"]
-                                                            for r in runs["bare_products_topk"]]
+    out: dict[str, Any] = {
+        "sizes": s,
+        "bytes": array_bytes(path),
+        "setup": "one-class (10 splits)",
+        "lam": 0.5,
+        "topk": 10,
+        "repeats": repeats,
+        "contenders": {k: summary(v) for k, v in runs.items()},
+    }
+    out["contenders"]["bare_products_topk"]["compute_s"] = [
+        json.loads(r["stdout"])["compute_s"] for r in runs["bare_products_topk"]
+    ]
     c = out["contenders"]
-    out["ratio_whole_process"] = c["bliss_evaluate"]["median_wall_s"] / c["bare_products_topk"]["median_wall_s"]
-    out["ratio_whole_process_cpu"] = c["bliss_evaluate"]["median_cpu_s"] / c["bare_products_topk"]["median_cpu_s"]
+    out["ratio_whole_process"] = (
+        c["bliss_evaluate"]["median_wall_s"] / c["bare_products_topk"]["median_wall_s"]
+    )
+    out["ratio_whole_process_cpu"] = (
+        c["bliss_evaluate"]["median_cpu_s"] / c["bare_products_topk"]["median_cpu_s"]
+    )
     r = run_proc_rss([PY, str(HERE / "scale.py"), "inproc", "--bundle", str(path), "--repeats", str(repeats)])
     inproc = json.loads(r["stdout"].strip().splitlines()[-1])
-    out["in_process"] = {**inproc, "median_bare_s": med(inproc["bare_s"]), "median_evaluate_s": med(inproc["evaluate_s"]),
-                         "ratio": med(inproc["evaluate_s"]) / med(inproc["bare_s"])}
+    out["in_process"] = {
+        **inproc,
+        "median_bare_s": med(inproc["bare_s"]),
+        "median_evaluate_s": med(inproc["evaluate_s"]),
+        "ratio": med(inproc["evaluate_s"]) / med(inproc["bare_s"]),
+    }
     out["auroc_mean"] = json.loads(runs["bliss_evaluate"][-1]["stdout"])["auroc_mean"]
     return out
 
@@ -230,17 +280,32 @@ def _sweep(mode: str, tmp: Path, repeats: int, sizes: list[tuple[int, int]], key
         for _ in range(repeats):
             ev.append(run_proc_rss(evaluate_cmd(path), timeout=3600))
             bare.append(run_proc_rss(bare_cmd(path), timeout=3600))
-        row = {"test_images": n_test, "dict_entries": n_dict, "bytes": array_bytes(path),
-               "bliss_evaluate": summary(ev), "bare_products_topk": summary(bare), "loadavg": loadavg()}
-        row["ratio_to_bare"] = row["bliss_evaluate"]["median_wall_s"] / row["bare_products_topk"]["median_wall_s"]
+        row = {
+            "test_images": n_test,
+            "dict_entries": n_dict,
+            "bytes": array_bytes(path),
+            "bliss_evaluate": summary(ev),
+            "bare_products_topk": summary(bare),
+            "loadavg": loadavg(),
+        }
+        row["ratio_to_bare"] = (
+            row["bliss_evaluate"]["median_wall_s"] / row["bare_products_topk"]["median_wall_s"]
+        )
         rows.append(row)
-        print(f"  {key} {n_test} x {n_dict}: evaluate {row['bliss_evaluate']['median_wall_s']:.1f} s, "
-              f"bare {row['bare_products_topk']['median_wall_s']:.1f} s", file=sys.stderr, flush=True)
+        print(
+            f"  {key} {n_test} x {n_dict}: evaluate {row['bliss_evaluate']['median_wall_s']:.1f} s, "
+            f"bare {row['bare_products_topk']['median_wall_s']:.1f} s",
+            file=sys.stderr,
+            flush=True,
+        )
     xs = [r["test_images"] if key == "tests" else r["dict_entries"] for r in rows]
-    out = {"rows": rows, "repeats": repeats,
-           "fit_evaluate_wall": linear_fit(xs, [r["bliss_evaluate"]["median_wall_s"] for r in rows]),
-           "fit_evaluate_cpu": linear_fit(xs, [r["bliss_evaluate"]["median_cpu_s"] for r in rows]),
-           "fit_bare_wall": linear_fit(xs, [r["bare_products_topk"]["median_wall_s"] for r in rows])}
+    out = {
+        "rows": rows,
+        "repeats": repeats,
+        "fit_evaluate_wall": linear_fit(xs, [r["bliss_evaluate"]["median_wall_s"] for r in rows]),
+        "fit_evaluate_cpu": linear_fit(xs, [r["bliss_evaluate"]["median_cpu_s"] for r in rows]),
+        "fit_bare_wall": linear_fit(xs, [r["bare_products_topk"]["median_wall_s"] for r in rows]),
+    }
     return out
 
 
@@ -265,13 +330,26 @@ def bench_memory(mode: str, tmp: Path, repeats: int) -> dict:
         env["BLISS_MMAP_MB"] = "1e9" if how == "read" else "1"
         r = run_proc_rss(evaluate_cmd(path), env=env, timeout=3600)
         b = array_bytes(path)
-        rows.append({"test_images": n_test, "dict_entries": n_dict, "image_emb": how, "bytes": b,
-                     "wall_s": r["wall_s"], "cpu_s": r["cpu_s"], "max_rss_mib": r["maxrss_mib"],
-                     "rss_over_array_bytes": r["maxrss_mib"] * 1024**2 / b["arrays"],
-                     "rss_minus_arrays_mib": r["maxrss_mib"] - b["arrays"] / 1024**2,
-                     "auroc_mean": json.loads(r["stdout"])["auroc_mean"], "loadavg": loadavg()})
-        print(f"  memory {n_test} x {n_dict} ({how}): {r['maxrss_mib']:.0f} MiB peak, {r['wall_s']:.0f} s",
-              file=sys.stderr, flush=True)
+        rows.append(
+            {
+                "test_images": n_test,
+                "dict_entries": n_dict,
+                "image_emb": how,
+                "bytes": b,
+                "wall_s": r["wall_s"],
+                "cpu_s": r["cpu_s"],
+                "max_rss_mib": r["maxrss_mib"],
+                "rss_over_array_bytes": r["maxrss_mib"] * 1024**2 / b["arrays"],
+                "rss_minus_arrays_mib": r["maxrss_mib"] - b["arrays"] / 1024**2,
+                "auroc_mean": json.loads(r["stdout"])["auroc_mean"],
+                "loadavg": loadavg(),
+            }
+        )
+        print(
+            f"  memory {n_test} x {n_dict} ({how}): {r['maxrss_mib']:.0f} MiB peak, {r['wall_s']:.0f} s",
+            file=sys.stderr,
+            flush=True,
+        )
     imp = run_proc_rss([PY, "-c", "import numpy, sklearn.metrics"])
     return {"rows": rows, "imports_numpy_sklearn_rss_mib": imp["maxrss_mib"]}
 
@@ -287,8 +365,13 @@ def cmd_live(path: str, moves: int) -> int:
     live = LiveScoring(b, [0, 1, 9, 7, 3, 2], max_topk=50)
     setup_s = time.perf_counter() - t
     pre = live.pre
-    held = {"label_sim": pre.label_sim.nbytes, "topk_idx": pre.topk_idx.nbytes, "topk_sim": pre.topk_sim.nbytes,
-            "ext_cumsum": pre.ext_cumsum.nbytes, "ext_cumsum_dtype": str(pre.ext_cumsum.dtype)}
+    held = {
+        "label_sim": pre.label_sim.nbytes,
+        "topk_idx": pre.topk_idx.nbytes,
+        "topk_sim": pre.topk_sim.nbytes,
+        "ext_cumsum": pre.ext_cumsum.nbytes,
+        "ext_cumsum_dtype": str(pre.ext_cumsum.dtype),
+    }
     rng = np.random.default_rng(0)
     live.view(0.5, 10)
     times, score_ms = [], []
@@ -301,12 +384,27 @@ def cmd_live(path: str, moves: int) -> int:
         t = time.perf_counter()
         live.pre.scores(lam, k)
         score_ms.append(1000 * (time.perf_counter() - t))
-    print(json.dumps({"n_test": int(live.test_idx.size), "normal": [0, 1, 9, 7, 3, 2], "max_topk": 50, "setup_s": setup_s,
-                      "held_bytes": held,
-                      "view_ms": {"p50": float(np.percentile(times, 50)), "p95": float(np.percentile(times, 95)),
-                                  "max": float(max(times)), "n_moves": moves},
-                      "scores_only_ms": {"p50": float(np.percentile(score_ms, 50)),
-                                         "p95": float(np.percentile(score_ms, 95))}}))
+    print(
+        json.dumps(
+            {
+                "n_test": int(live.test_idx.size),
+                "normal": [0, 1, 9, 7, 3, 2],
+                "max_topk": 50,
+                "setup_s": setup_s,
+                "held_bytes": held,
+                "view_ms": {
+                    "p50": float(np.percentile(times, 50)),
+                    "p95": float(np.percentile(times, 95)),
+                    "max": float(max(times)),
+                    "n_moves": moves,
+                },
+                "scores_only_ms": {
+                    "p50": float(np.percentile(score_ms, 50)),
+                    "p95": float(np.percentile(score_ms, 95)),
+                },
+            }
+        )
+    )
     return 0
 
 
@@ -315,13 +413,32 @@ def bench_live(mode: str, tmp: Path, repeats: int) -> dict:
     path = bundle(tmp, mode, n, SIZES[mode]["tests_dict"])
     runs = []
     for _ in range(repeats):
-        r = run_proc_rss([PY, str(HERE / "scale.py"), "live", "--bundle", str(path),
-                          "--moves", "40" if mode == "full" else "5"], timeout=1800)
-        runs.append({**json.loads(r["stdout"].strip().splitlines()[-1]), "process_max_rss_mib": r["maxrss_mib"],
-                     "bytes": array_bytes(path)})
-    return {"runs": runs, "median_view_p50_ms": med([r["view_ms"]["p50"] for r in runs]),
-            "median_view_p95_ms": med([r["view_ms"]["p95"] for r in runs]),
-            "median_setup_s": med([r["setup_s"] for r in runs]), "target_ms": 15}
+        r = run_proc_rss(
+            [
+                PY,
+                str(HERE / "scale.py"),
+                "live",
+                "--bundle",
+                str(path),
+                "--moves",
+                "40" if mode == "full" else "5",
+            ],
+            timeout=1800,
+        )
+        runs.append(
+            {
+                **json.loads(r["stdout"].strip().splitlines()[-1]),
+                "process_max_rss_mib": r["maxrss_mib"],
+                "bytes": array_bytes(path),
+            }
+        )
+    return {
+        "runs": runs,
+        "median_view_p50_ms": med([r["view_ms"]["p50"] for r in runs]),
+        "median_view_p95_ms": med([r["view_ms"]["p95"] for r in runs]),
+        "median_setup_s": med([r["setup_s"] for r in runs]),
+        "target_ms": 15,
+    }
 
 
 def cmd_ray_one(engine: str, workers: int, per_class: int, cache: str, words: str) -> int:
@@ -333,12 +450,32 @@ def cmd_ray_one(engine: str, workers: int, per_class: int, cache: str, words: st
 
         kw["engine"] = RayEngine(workers=workers)
     t = time.perf_counter()
-    b, rep = embed_dataset(f"zip:{CIFAR_ZIP}", model="ViT-B-32", pretrained="random", dictionary=words,
-                           device="cpu", batch_size=16, per_class_limit=per_class, cache_dir=cache, **kw)
+    b, rep = embed_dataset(
+        f"zip:{CIFAR_ZIP}",
+        model="ViT-B-32",
+        pretrained="random",
+        dictionary=words,
+        device="cpu",
+        batch_size=16,
+        per_class_limit=per_class,
+        cache_dir=cache,
+        **kw,
+    )
     total = time.perf_counter() - t
-    print(json.dumps({"engine": engine, "workers": workers, "images": rep.n_computed, "seconds": rep.seconds,
-                      "total_s": total, "images_per_s_image_stage": rep.n_computed / rep.seconds["images"],
-                      "ray": getattr(kw.get("engine"), "last_stats", None), "meta_engine": b.meta.get("engine")}))
+    print(
+        json.dumps(
+            {
+                "engine": engine,
+                "workers": workers,
+                "images": rep.n_computed,
+                "seconds": rep.seconds,
+                "total_s": total,
+                "images_per_s_image_stage": rep.n_computed / rep.seconds["images"],
+                "ray": getattr(kw.get("engine"), "last_stats", None),
+                "meta_engine": b.meta.get("engine"),
+            }
+        )
+    )
     return 0
 
 
@@ -357,29 +494,70 @@ def bench_ray(mode: str, tmp: Path, repeats: int) -> dict:
     for rep in range(repeats):
         for name, (engine, workers) in contenders.items():
             cache = tmp / f"cache-{name}-{rep}"  # fresh: every image is computed
-            r = run_proc_rss([PY, str(HERE / "scale.py"), "ray-one", "--engine", engine, "--workers", str(workers),
-                              "--per-class", str(per_class), "--cache", str(cache), "--words", str(words)], timeout=1800)
-            runs[name].append({**json.loads(r["stdout"].strip().splitlines()[-1]), "wall_s": r["wall_s"],
-                               "cpu_s": r["cpu_s"], "maxrss_mib": r["maxrss_mib"], "loadavg": loadavg()})
+            r = run_proc_rss(
+                [
+                    PY,
+                    str(HERE / "scale.py"),
+                    "ray-one",
+                    "--engine",
+                    engine,
+                    "--workers",
+                    str(workers),
+                    "--per-class",
+                    str(per_class),
+                    "--cache",
+                    str(cache),
+                    "--words",
+                    str(words),
+                ],
+                timeout=1800,
+            )
+            runs[name].append(
+                {
+                    **json.loads(r["stdout"].strip().splitlines()[-1]),
+                    "wall_s": r["wall_s"],
+                    "cpu_s": r["cpu_s"],
+                    "maxrss_mib": r["maxrss_mib"],
+                    "loadavg": loadavg(),
+                }
+            )
             print(f"  ray {name}: {r['wall_s']:.0f} s", file=sys.stderr, flush=True)
-    out: dict[str, Any] = {"images": runs["local"][0]["images"], "model": "ViT-B-32 (random weights)", "batch_size": 16,
-                           "repeats": repeats, "contenders": {}}
+    out: dict[str, Any] = {
+        "images": runs["local"][0]["images"],
+        "model": "ViT-B-32 (random weights)",
+        "batch_size": 16,
+        "repeats": repeats,
+        "contenders": {},
+    }
     for name, rs in runs.items():
         out["contenders"][name] = {
             "median_wall_s": med([r["wall_s"] for r in rs]),
             "median_image_stage_s": med([r["seconds"]["images"] for r in rs]),
             "median_images_per_s_image_stage": med([r["images_per_s_image_stage"] for r in rs]),
             "median_images_per_s_whole_process": med([r["images"] / r["wall_s"] for r in rs]),
-            **({"median_ray_first_batch_s": med([r["ray"]["first_batch_s"] for r in rs]),
-                "median_ray_images_per_s_after_first_batch": med([r["ray"]["after_first_batch_images_per_s"] for r in rs])}
-               if rs[0].get("ray") else {}),
+            **(
+                {
+                    "median_ray_first_batch_s": med([r["ray"]["first_batch_s"] for r in rs]),
+                    "median_ray_images_per_s_after_first_batch": med(
+                        [r["ray"]["after_first_batch_images_per_s"] for r in rs]
+                    ),
+                }
+                if rs[0].get("ray")
+                else {}
+            ),
             "runs": rs,
         }
     return out
 
 
-SECTIONS = {"ratio": bench_ratio, "tests": bench_tests, "dict": bench_dict, "memory": bench_memory,
-            "live": bench_live, "ray": bench_ray}
+SECTIONS = {
+    "ratio": bench_ratio,
+    "tests": bench_tests,
+    "dict": bench_dict,
+    "memory": bench_memory,
+    "live": bench_live,
+    "ray": bench_ray,
+}
 
 
 def main(argv=None) -> int:
@@ -406,13 +584,22 @@ def main(argv=None) -> int:
     g = ap.add_mutually_exclusive_group(required=True)
     g.add_argument("--quick", action="store_true", help="tiny sizes; checks that everything runs (CI)")
     g.add_argument("--full", action="store_true", help="real sizes; the numbers")
-    ap.add_argument("--only", default=None, help=f"comma-separated sections of {', '.join(SECTIONS)} (default: all "
-                                                 "but ray with --quick)")
-    ap.add_argument("--repeats", type=int, default=None, help="runs per measurement (default 3; 1 with --quick)")
+    ap.add_argument(
+        "--only",
+        default=None,
+        help=f"comma-separated sections of {', '.join(SECTIONS)} (default: all but ray with --quick)",
+    )
+    ap.add_argument(
+        "--repeats", type=int, default=None, help="runs per measurement (default 3; 1 with --quick)"
+    )
     ap.add_argument("--tmp", default=None, help="folder for the synthetic bundles (default: a temporary one)")
-    ap.add_argument("--threads", type=int, default=None,
-                    help="BLAS/OpenMP threads of every measured process (default: the libraries' own choice); "
-                         "1 makes a shared machine's noise hit the contenders less")
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="BLAS/OpenMP threads of every measured process (default: the libraries' own choice); "
+        "1 makes a shared machine's noise hit the contenders less",
+    )
     a = ap.parse_args(argv)
     if a.threads:
         for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -428,12 +615,19 @@ def main(argv=None) -> int:
                 ap.error(f"unknown section {sec!r}")
             t = time.perf_counter()
             r = SECTIONS[sec](mode, Path(tmpd), repeats)
-            r.update(section_s=time.perf_counter() - t, mode=mode, machine={**info, "loadavg_end": loadavg()},
-                     threads=a.threads or "default",
-                     command="python benchmarks/scale.py " + " ".join(argv))
+            r.update(
+                section_s=time.perf_counter() - t,
+                mode=mode,
+                machine={**info, "loadavg_end": loadavg()},
+                threads=a.threads or "default",
+                command="python benchmarks/scale.py " + " ".join(argv),
+            )
             (RESULTS / f"scale-{sec}-{mode}.json").write_text(json.dumps(r, indent=1, default=str))
-            print(f"[{sec}] done in {r['section_s']:.1f} s -> {RESULTS / f'scale-{sec}-{mode}.json'}",
-                  file=sys.stderr, flush=True)
+            print(
+                f"[{sec}] done in {r['section_s']:.1f} s -> {RESULTS / f'scale-{sec}-{mode}.json'}",
+                file=sys.stderr,
+                flush=True,
+            )
     return 0
 
 

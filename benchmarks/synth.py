@@ -36,8 +36,10 @@ def _unit(x: np.ndarray) -> np.ndarray:
 def _write_npy(zf: zipfile.ZipFile, name: str, shape: tuple[int, ...], dtype: np.dtype, blocks) -> None:
     """One uncompressed ``.npy`` member, written from an iterator of C-ordered blocks."""
     with zf.open(f"{name}.npy", "w", force_zip64=True) as fh:
-        np.lib.format.write_array_header_2_0(fh, {"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)),
-                                                   "fortran_order": False, "shape": shape})
+        np.lib.format.write_array_header_2_0(
+            fh,
+            {"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)), "fortran_order": False, "shape": shape},
+        )
         for block in blocks:
             fh.write(np.ascontiguousarray(block, dtype=dtype).tobytes())
 
@@ -47,16 +49,27 @@ def _write_small(zf: zipfile.ZipFile, name: str, arr: np.ndarray) -> None:
         np.lib.format.write_array(fh, np.asarray(arr), allow_pickle=False)
 
 
-def write_bundle(out: str | Path, n_test: int, n_dict: int, dim: int = 512, n_classes: int = 10,
-                 ref_per_class: int = 1000, float16: bool = True, seed: int = 0, signal: float = 0.15,
-                 image_ids: bool = True) -> Path:
+def write_bundle(
+    out: str | Path,
+    n_test: int,
+    n_dict: int,
+    dim: int = 512,
+    n_classes: int = 10,
+    ref_per_class: int = 1000,
+    float16: bool = True,
+    seed: int = 0,
+    signal: float = 0.15,
+    image_ids: bool = True,
+) -> Path:
     """Write a synthetic bundle: ``n_classes * ref_per_class`` reference images, then ``n_test``
     test images (classes in turn), ``n_dict`` dictionary entries, D = ``dim``."""
     out = Path(out)
     rng = np.random.default_rng(seed)
     centroids = _unit(rng.standard_normal((n_classes, dim)))
     text_dir = _unit(rng.standard_normal((1, dim)))[0]
-    class_text = _unit(centroids * 0.5 + text_dir * 0.8 + 0.3 * rng.standard_normal((n_classes, dim)) / np.sqrt(dim))
+    class_text = _unit(
+        centroids * 0.5 + text_dir * 0.8 + 0.3 * rng.standard_normal((n_classes, dim)) / np.sqrt(dim)
+    )
     n_ref = n_classes * ref_per_class
     n = n_ref + n_test
     labels = np.concatenate([np.repeat(np.arange(n_classes), ref_per_class), np.arange(n_test) % n_classes])
@@ -66,7 +79,7 @@ def write_bundle(out: str | Path, n_test: int, n_dict: int, dim: int = 512, n_cl
 
     def image_blocks():
         for start in range(0, n, BLOCK):
-            lab = labels[start:start + BLOCK]
+            lab = labels[start : start + BLOCK]
             noise = rng.standard_normal((lab.size, dim), dtype=np.float32) / np.float32(np.sqrt(dim))
             yield _unit(signal * centroids[lab].astype(np.float32) + noise)
 
@@ -77,8 +90,10 @@ def write_bundle(out: str | Path, n_test: int, n_dict: int, dim: int = 512, n_cl
             yield _unit(0.8 * text_dir.astype(np.float32) + noise)
 
     meta = {"model": "synthetic (benchmarks/synth.py)", "simulation": True, "seed": seed, "untrained": False}
-    with atomic_write(out, "wb", create_parents=True) as fh, \
-            zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+    with (
+        atomic_write(out, "wb", create_parents=True) as fh,
+        zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf,
+    ):
         _write_npy(zf, "image_emb", (n, dim), dtype, image_blocks())
         _write_small(zf, "image_label", labels.astype(np.int64))
         _write_small(zf, "image_is_train", is_train)
@@ -100,7 +115,9 @@ def main(argv=None) -> int:
     ap.add_argument("--dim", type=int, default=512)
     ap.add_argument("--classes", type=int, default=10)
     ap.add_argument("--ref-per-class", type=int, default=1000)
-    ap.add_argument("--float32", action="store_true", help="store image embeddings as float32 (default float16)")
+    ap.add_argument(
+        "--float32", action="store_true", help="store image embeddings as float32 (default float16)"
+    )
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args(argv)
     print(write_bundle(a.out, a.test, a.dict, a.dim, a.classes, a.ref_per_class, not a.float32, a.seed))

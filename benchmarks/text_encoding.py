@@ -41,7 +41,7 @@ def run(model: str = "ViT-B-32", n: int = 512, repeats: int = 3, batch_size: int
         out = []
         with torch.inference_mode():
             for i in range(0, len(prompts), batch_size):
-                feats = loaded.model.encode_text(loaded.tokenizer(prompts[i:i + batch_size]))
+                feats = loaded.model.encode_text(loaded.tokenizer(prompts[i : i + batch_size]))
                 out.append(torch.nn.functional.normalize(feats.float(), dim=-1).numpy())
         return np.concatenate(out)
 
@@ -55,9 +55,14 @@ def run(model: str = "ViT-B-32", n: int = 512, repeats: int = 3, batch_size: int
             times[name].append(time.perf_counter() - t)
     med = {k: statistics.median(v) for k, v in times.items()}
     return {
-        "model": model, "weights": "random (untrained)", "prompts": len(entries), "batch_size": batch_size,
-        "torch_threads": torch.get_num_threads(), "repeats": repeats,
-        "trimmed_s": round(med["trimmed"], 2), "full_context_s": round(med["full_context"], 2),
+        "model": model,
+        "weights": "random (untrained)",
+        "prompts": len(entries),
+        "batch_size": batch_size,
+        "torch_threads": torch.get_num_threads(),
+        "repeats": repeats,
+        "trimmed_s": round(med["trimmed"], 2),
+        "full_context_s": round(med["full_context"], 2),
         "speed-up": round(med["full_context"] / med["trimmed"], 2),
         "max_abs_difference": float(np.abs(results["trimmed"] - results["full_context"]).max()),
         "runs_s": {k: [round(x, 2) for x in v] for k, v in times.items()},

@@ -58,7 +58,7 @@ def measure_throughput(
     for _ in range(max(1, repeats)):
         t, c = time.perf_counter(), time.process_time()
         for s in range(0, len(items), batch_size):
-            encode_images(loaded, tensors[s:s + batch_size])
+            encode_images(loaded, tensors[s : s + batch_size])
         fwd_runs.append(len(items) / (time.perf_counter() - t))
         fwd_cpu.append(len(items) / (time.process_time() - c))
         with tempfile.TemporaryDirectory() as tmp:
@@ -68,7 +68,9 @@ def measure_throughput(
             t, c = time.perf_counter(), time.process_time()
             keys = _hash_items(items, w, _Progress("hashing", len(items), None))
             with torch.inference_mode():
-                computed, _ = _embed_items(loaded, items, keys, cache, batch_size, w, _Progress("images", len(items), None))
+                computed, _ = _embed_items(
+                    loaded, items, keys, cache, batch_size, w, _Progress("images", len(items), None)
+                )
             e2e_runs.append(computed / (time.perf_counter() - t))
             e2e_cpu.append(computed / (time.process_time() - c))
     src.close()
@@ -83,7 +85,10 @@ def measure_throughput(
         "forward_only_images_per_s": round(fwd, 3),
         "end_to_end_images_per_s": round(e2e, 3),
         "ratio": round(e2e / fwd, 4) if fwd else None,
-        "runs": {"forward_only": [round(x, 3) for x in fwd_runs], "end_to_end": [round(x, 3) for x in e2e_runs]},
+        "runs": {
+            "forward_only": [round(x, 3) for x in fwd_runs],
+            "end_to_end": [round(x, 3) for x in e2e_runs],
+        },
         # images per CPU-second of this process: insensitive to other processes sharing the cores
         "forward_only_images_per_cpu_s": round(max(fwd_cpu), 3),
         "end_to_end_images_per_cpu_s": round(max(e2e_cpu), 3),

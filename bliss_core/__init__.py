@@ -20,14 +20,39 @@ from .core.scoring import BlissScorer, KNNScorer, MaxSimScorer, MCMScorer, make_
 from .core.simulate import SimulationConfig, make_simulated_bundle
 from .core.splits import parse_normal_sets, setup_splits
 from .errors import (
-    BlissError, BundleError, EvaluationError, MetricError, NotFittedError, ScoringError, SplitError,
+    BlissError,
+    BundleError,
+    EvaluationError,
+    MetricError,
+    NotFittedError,
+    ScoringError,
+    SplitError,
 )
 
 __all__ = [
-    "Bundle", "load_bundle", "save_bundle", "evaluate",
-    "aupr", "auroc", "detection_metrics", "fpr_at_tpr",
-    "BlissScorer", "KNNScorer", "MaxSimScorer", "MCMScorer", "make_scorer",
-    "SimulationConfig", "make_simulated_bundle", "parse_normal_sets", "setup_splits",
-    "BlissError", "BundleError", "EvaluationError", "MetricError", "NotFittedError", "ScoringError", "SplitError",
+    "Bundle",
+    "load_bundle",
+    "save_bundle",
+    "evaluate",
+    "aupr",
+    "auroc",
+    "detection_metrics",
+    "fpr_at_tpr",
+    "BlissScorer",
+    "KNNScorer",
+    "MaxSimScorer",
+    "MCMScorer",
+    "make_scorer",
+    "SimulationConfig",
+    "make_simulated_bundle",
+    "parse_normal_sets",
+    "setup_splits",
+    "BlissError",
+    "BundleError",
+    "EvaluationError",
+    "MetricError",
+    "NotFittedError",
+    "ScoringError",
+    "SplitError",
 ]
 __version__ = "0.2.0"

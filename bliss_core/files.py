@@ -58,14 +58,18 @@ def check_output(path: str | os.PathLike, *, create_parents: bool = False) -> Pa
         raise OutputError(f"{path}: cannot be checked ({exc.strerror or exc}).") from None
     else:
         if not stat.S_ISREG(st.st_mode):
-            raise OutputError(f"{path}: exists and is a {file_kind(st.st_mode)}, not a regular file; "
-                              "choose another output path.")
+            raise OutputError(
+                f"{path}: exists and is a {file_kind(st.st_mode)}, not a regular file; "
+                "choose another output path."
+            )
     parent = path.parent if str(path.parent) else Path(".")
     if create_parents:
         try:
             parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise OutputError(f"{parent}: the output folder cannot be created ({exc.strerror or exc}).") from None
+            raise OutputError(
+                f"{parent}: the output folder cannot be created ({exc.strerror or exc})."
+            ) from None
     elif not parent.is_dir():
         if parent.exists():
             raise OutputError(f"{path}: {parent} is not a folder.")
@@ -79,9 +83,15 @@ def check_output(path: str | os.PathLike, *, create_parents: bool = False) -> Pa
 
 
 @contextlib.contextmanager
-def atomic_write(path: str | os.PathLike, mode: str = "wb", encoding: str | None = None,
-                 newline: str | None = None, *, create_parents: bool = False,
-                 file_mode: int | None = None) -> Iterator[IO]:
+def atomic_write(
+    path: str | os.PathLike,
+    mode: str = "wb",
+    encoding: str | None = None,
+    newline: str | None = None,
+    *,
+    create_parents: bool = False,
+    file_mode: int | None = None,
+) -> Iterator[IO]:
     """Open a temporary file beside ``path``; on success it replaces ``path`` in one rename.
 
     The result gets ordinary permissions (0666 less the umask) unless ``file_mode`` is given.

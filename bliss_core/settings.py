@@ -62,47 +62,102 @@ def home_cache() -> Path:
 
 _ALL = [
     # -- what the app opens and may read ---------------------------------------------------
-    Setting("BLISS_BUNDLE", "", str,
-            "Bundle file(s) the app opens at start; several separated by the path separator (':' on Linux). "
-            "The operator's way to offer bundles on a shared server."),
-    Setting("BLISS_DATA_ROOT", "", str,
-            "The only folder whose files the app may read (folder:/zip: sources, CIFAR files, pictures of "
-            "BLISS_BUNDLE images), resolved, with no escape through '..' or symlinks. Unset: the app reads no "
-            "server path. Also the CLI's default --data-root for torchvision datasets.", True),
+    Setting(
+        "BLISS_BUNDLE",
+        "",
+        str,
+        "Bundle file(s) the app opens at start; several separated by the path separator (':' on Linux). "
+        "The operator's way to offer bundles on a shared server.",
+    ),
+    Setting(
+        "BLISS_DATA_ROOT",
+        "",
+        str,
+        "The only folder whose files the app may read (folder:/zip: sources, CIFAR files, pictures of "
+        "BLISS_BUNDLE images), resolved, with no escape through '..' or symlinks. Unset: the app reads no "
+        "server path. Also the CLI's default --data-root for torchvision datasets.",
+        True,
+    ),
     # -- limits on what a visitor can send --------------------------------------------------
-    Setting("BLISS_MAX_UPLOAD_MB", 200.0, _positive(float),
-            "Largest uploaded file (MB) the app accepts (Streamlit's server.maxUploadSize applies too).", True),
+    Setting(
+        "BLISS_MAX_UPLOAD_MB",
+        200.0,
+        _positive(float),
+        "Largest uploaded file (MB) the app accepts (Streamlit's server.maxUploadSize applies too).",
+        True,
+    ),
     Setting("BLISS_MAX_UPLOAD_FILES", 64, _positive(_int), "Most image files one upload may hold.", True),
-    Setting("BLISS_MAX_BUNDLE_MB", 1024.0, _positive(float),
-            "Largest bundle (MB of arrays, read from the .npy headers before anything is decompressed) an "
-            "upload may declare.", True),
-    Setting("BLISS_MAX_UPLOAD_IMAGES", 2000, _positive(_int),
-            "Most images an uploaded zip may list for embedding (checked before any work).", True),
-    Setting("BLISS_MAX_UPLOAD_CLASSES", 100, _positive(_int),
-            "Most classes an uploaded zip may list.", True),
+    Setting(
+        "BLISS_MAX_BUNDLE_MB",
+        1024.0,
+        _positive(float),
+        "Largest bundle (MB of arrays, read from the .npy headers before anything is decompressed) an "
+        "upload may declare.",
+        True,
+    ),
+    Setting(
+        "BLISS_MAX_UPLOAD_IMAGES",
+        2000,
+        _positive(_int),
+        "Most images an uploaded zip may list for embedding (checked before any work).",
+        True,
+    ),
+    Setting("BLISS_MAX_UPLOAD_CLASSES", 100, _positive(_int), "Most classes an uploaded zip may list.", True),
     # -- images -------------------------------------------------------------------------------
-    Setting("BLISS_MAX_IMAGE_PIXELS", 40_000_000, _positive(_int),
-            "Largest image (pixels) decoded; larger ones are refused as decompression bombs."),
+    Setting(
+        "BLISS_MAX_IMAGE_PIXELS",
+        40_000_000,
+        _positive(_int),
+        "Largest image (pixels) decoded; larger ones are refused as decompression bombs.",
+    ),
     Setting("BLISS_MAX_FILE_BYTES", 64 * 1024**2, _positive(_int), "Largest single image file (bytes)."),
-    Setting("BLISS_MAX_ZIP_TOTAL_BYTES", 32 * 1024**3, _positive(_int),
-            "Largest total expanded size of a zip's images (bytes)."),
+    Setting(
+        "BLISS_MAX_ZIP_TOTAL_BYTES",
+        32 * 1024**3,
+        _positive(_int),
+        "Largest total expanded size of a zip's images (bytes).",
+    ),
     # -- caches ---------------------------------------------------------------------------------
-    Setting("BLISS_CACHE_DIR", "", str,
-            "Embedding cache folder (default ~/.cache/bliss-lab/embeddings). Created private (0700).", True),
-    Setting("BLISS_CACHE_SHARED", False, _bool,
-            "1: the operator shares the embedding cache between users on purpose; folders are created "
-            "group-writable (0770) instead of private.", True),
-    Setting("BLISS_PROJECTION_CACHE", "", str,
-            "Projection cache folder (default $BLISS_CACHE_DIR/projections or ~/.cache/bliss-lab/projections); "
-            "'off' disables it."),
+    Setting(
+        "BLISS_CACHE_DIR",
+        "",
+        str,
+        "Embedding cache folder (default ~/.cache/bliss-lab/embeddings). Created private (0700).",
+        True,
+    ),
+    Setting(
+        "BLISS_CACHE_SHARED",
+        False,
+        _bool,
+        "1: the operator shares the embedding cache between users on purpose; folders are created "
+        "group-writable (0770) instead of private.",
+        True,
+    ),
+    Setting(
+        "BLISS_PROJECTION_CACHE",
+        "",
+        str,
+        "Projection cache folder (default $BLISS_CACHE_DIR/projections or ~/.cache/bliss-lab/projections); "
+        "'off' disables it.",
+    ),
     Setting("BLISS_PROJECTION_CACHE_FILES", 256, _positive(_int), "Most projection files kept on disk."),
-    Setting("BLISS_CACHE_TTL_S", 3600, _positive(_int), "Seconds the app keeps an unused cached computation."),
-    Setting("BLISS_MMAP_MB", 256.0, _positive(float),
-            "Bundles whose image embeddings take at least this many MB (as stored) are memory-mapped "
-            "from the file instead of read into memory (load_bundle(..., mmap=None))."),
+    Setting(
+        "BLISS_CACHE_TTL_S", 3600, _positive(_int), "Seconds the app keeps an unused cached computation."
+    ),
+    Setting(
+        "BLISS_MMAP_MB",
+        256.0,
+        _positive(float),
+        "Bundles whose image embeddings take at least this many MB (as stored) are memory-mapped "
+        "from the file instead of read into memory (load_bundle(..., mmap=None)).",
+    ),
     # -- running ----------------------------------------------------------------------------------
-    Setting("BLISS_DEVICE", "auto", str,
-            "Device for scoring in the app: auto (a CUDA GPU when there is one), cpu or cuda."),
+    Setting(
+        "BLISS_DEVICE",
+        "auto",
+        str,
+        "Device for scoring in the app: auto (a CUDA GPU when there is one), cpu or cuda.",
+    ),
     Setting("BLISS_LOG_LEVEL", "INFO", str, "Log level of the app's server log."),
 ]
 
@@ -128,4 +183,6 @@ def get(name: str) -> Any:
     try:
         return setting.parse(raw.strip())
     except (TypeError, ValueError, OverflowError) as exc:
-        raise SettingError(f"{name}={raw!r} cannot be used ({exc}); unset it for the default {setting.default!r}.") from None
+        raise SettingError(
+            f"{name}={raw!r} cannot be used ({exc}); unset it for the default {setting.default!r}."
+        ) from None

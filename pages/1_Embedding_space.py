@@ -9,7 +9,12 @@ import streamlit as st
 
 from bliss_core.app import cached, presenter, state
 from bliss_core.app.frame import (
-    CLUSTERING_METRICS, download_figure, md_escape, page_setup, run_page, show_clustering_stats,
+    CLUSTERING_METRICS,
+    download_figure,
+    md_escape,
+    page_setup,
+    run_page,
+    show_clustering_stats,
 )
 from bliss_core.app.sources import CACHE_TTL, Current
 from bliss_core.app.tables import show_table
@@ -45,9 +50,9 @@ CAPTION = (
 )
 KEY = {
     "modality": "Blue circles are images, red stars are the normal-label texts, pink stars the other class names "
-                "and amber diamonds the dictionary words.",
+    "and amber diamonds the dictionary words.",
     "class": "Circles are images, one colour per class (reference and test images alike); red stars are the "
-             "normal-label texts, pink stars the other class names and amber diamonds the dictionary words.",
+    "normal-label texts, pink stars the other class names and amber diamonds the dictionary words.",
 }
 
 
@@ -57,8 +62,12 @@ def body(cur: Current) -> None:
     ss = st.session_state
     with st.sidebar:
         st.subheader("Projection")
-        st.selectbox("Method", ["pca", "tsne", "umap"], key="proj_method",
-                     format_func={"pca": "PCA (instant)", "tsne": "t-SNE", "umap": "UMAP"}.get)
+        st.selectbox(
+            "Method",
+            ["pca", "tsne", "umap"],
+            key="proj_method",
+            format_func={"pca": "PCA (instant)", "tsne": "t-SNE", "umap": "UMAP"}.get,
+        )
         st.select_slider("Images in the sample", [250, 500, 1000, 1500, 2000, 3000], key="sample_size")
         method = ss["proj_method"]
         params: dict = {}
@@ -77,16 +86,28 @@ def body(cur: Current) -> None:
     jp = joint_points(b, normal, sample_size=int(ss["sample_size"]), dict_size=400, seed=0)
     label = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}[method]
     with st.spinner(f"Computing the {label} projection of {len(jp.ids):,} points (cached afterwards)…"):
-        coords = cached.projection(cur.key, tuple(normal), method, int(ss["sample_size"]),
-                                   json.dumps(params, sort_keys=True), jp.points)
+        coords = cached.projection(
+            cur.key,
+            tuple(normal),
+            method,
+            int(ss["sample_size"]),
+            json.dumps(params, sort_keys=True),
+            jp.points,
+        )
 
     left, right = presenter.side_by_side([3, 1])  # presenter mode: the statistics below the chart, in a row
     with left:
-        fig = projection_figure(coords, jp, ss["color_by"], f"{label} of images, normal labels and dictionary text")
+        fig = projection_figure(
+            coords, jp, ss["color_by"], f"{label} of images, normal labels and dictionary text"
+        )
         event = st.plotly_chart(fig, key="proj_chart", on_select="rerun", selection_mode=("box", "lasso"))
         rows = tuple(int(g) for g in jp.ids[jp.modality == "image"])
         n_images = len(b.image_label)
-        sampled = f" A random sample of {len(rows):,} of the {n_images:,} images is drawn." if len(rows) < n_images else ""
+        sampled = (
+            f" A random sample of {len(rows):,} of the {n_images:,} images is drawn."
+            if len(rows) < n_images
+            else ""
+        )
         st.caption(KEY[ss["color_by"]] + sampled)
         # Only sources with pictures (a real model's data) have thumbnails; one look-up tells.
         with_thumbs = bool(rows) and has_pictures(b.image_id)
@@ -95,8 +116,12 @@ def body(cur: Current) -> None:
         download_figure(fig, "embedding_projection", key="dl_proj")
     with right:
         st.markdown("#### Text clustering statistics")
-        show_clustering_stats(stats, st.columns(len(CLUSTERING_METRICS)) if st.session_state.get("presenter")
-                              else [st.container() for _ in CLUSTERING_METRICS])
+        show_clustering_stats(
+            stats,
+            st.columns(len(CLUSTERING_METRICS))
+            if st.session_state.get("presenter")
+            else [st.container() for _ in CLUSTERING_METRICS],
+        )
         st.caption(finding)
 
     show_selection(b, selected_ids(event))
@@ -108,12 +133,16 @@ def show_selection(b, ids: list[int]) -> None:
     """Counts, thumbnails and a table of the box/lasso-selected points."""
     st.markdown("#### Selection")
     if not ids:
-        st.caption("Nothing selected yet: choose *Box select* or *Lasso select* in the chart's toolbar and drag.")
+        st.caption(
+            "Nothing selected yet: choose *Box select* or *Lasso select* in the chart's toolbar and drag."
+        )
         return
     rows = describe_ids(b, ids)
     counts = pd.Series([r["kind"] for r in rows]).value_counts()
     plural = {"image": "images", "class-name text": "class-name texts", "dictionary text": "dictionary texts"}
-    st.write(", ".join(f"{v:,} {k if v == 1 else plural.get(k, k)}" for k, v in counts.items()) + " selected.")
+    st.write(
+        ", ".join(f"{v:,} {k if v == 1 else plural.get(k, k)}" for k, v in counts.items()) + " selected."
+    )
     thumbs = [(r, thumb_for(r["name"])) for r in rows if r["kind"] == "image"]
     thumbs = [(r, t) for r, t in thumbs if t is not None][:24]
     if thumbs:

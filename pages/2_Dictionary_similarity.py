@@ -11,7 +11,12 @@ from bliss_core.app.frame import download_figure, page_setup, run_page
 from bliss_core.app.tables import safe_csv
 from bliss_core.app.sources import Current
 from bliss_core.app.tour import tour_banner
-from bliss_core.app.views import dictionary_similarity_values, error_rate_figures, error_rates, similarity_figures
+from bliss_core.app.views import (
+    dictionary_similarity_values,
+    error_rate_figures,
+    error_rates,
+    similarity_figures,
+)
 from bliss_core.core.findings import dictionary_finding, error_curves_finding
 
 page_setup()
@@ -34,23 +39,34 @@ def body(cur: Current) -> None:
     test = live.test_idx
     sample = test if test.size <= 600 else np.sort(rng.choice(test, 600, replace=False))
     label_sims, image_sims = dictionary_similarity_values(b, normal, sample)
-    sim_finding = dictionary_finding(label_sims, image_sims, untrained=b.untrained, simulation=b.is_simulation)
+    sim_finding = dictionary_finding(
+        label_sims, image_sims, untrained=b.untrained, simulation=b.is_simulation
+    )
 
     lam, topk, tpr = float(ss["lam"]), int(ss["topk"]), float(ss["tpr"])
     topk = min(topk, live.max_topk)
     n_bins = int(ss.get("err_bins", 8))
     view = live.view(lam, topk, tpr)
-    named = [("Without correction (internal score, λ = 0)", error_rates(live, live.baseline_scores["internal"], tpr, n_bins)),
-             (f"BLISS (λ = {lam:g}, K = {topk})", error_rates(live, view.scores, tpr, n_bins, view.threshold))]
-    err_finding = error_curves_finding(named[0][1], named[1][1], untrained=b.untrained, simulation=b.is_simulation)
+    named = [
+        (
+            "Without correction (internal score, λ = 0)",
+            error_rates(live, live.baseline_scores["internal"], tpr, n_bins),
+        ),
+        (f"BLISS (λ = {lam:g}, K = {topk})", error_rates(live, view.scores, tpr, n_bins, view.threshold)),
+    ]
+    err_finding = error_curves_finding(
+        named[0][1], named[1][1], untrained=b.untrained, simulation=b.is_simulation
+    )
     tour_banner("dictionary", cur, sim_finding + " " + err_finding)
 
     fig_h, fig_a = similarity_figures(label_sims, image_sims, live)
     c1, c2 = presenter.side_by_side(2)
     with c1:
         st.plotly_chart(fig_h, key="sim_hist")
-        st.caption(f"{len(normal)} normal label(s) × {len(b.dict_names)} dictionary entries, against "
-                   f"{len(sample)} test images × {len(b.dict_names)} entries. " + sim_finding)
+        st.caption(
+            f"{len(normal)} normal label(s) × {len(b.dict_names)} dictionary entries, against "
+            f"{len(sample)} test images × {len(b.dict_names)} entries. " + sim_finding
+        )
         download_figure(fig_h, "dictionary_similarity_histograms", key="dl_hist")
     with c2:
         st.plotly_chart(fig_a, key="avg_hist")
@@ -62,19 +78,30 @@ def body(cur: Current) -> None:
     for col, (name, _), fig_e in zip((c3, c4), named, error_rate_figures(named)):
         with col:
             st.plotly_chart(fig_e, key=f"err_{name[:8]}")
-    st.caption(f"Threshold set so that {tpr:.0%} of anomalies are caught (change λ, K on the BLISS scoring page); "
-               "both panels share one scale. " + err_finding)
+    st.caption(
+        f"Threshold set so that {tpr:.0%} of anomalies are caught (change λ, K on the BLISS scoring page); "
+        "both panels share one scale. " + err_finding
+    )
 
     def per_image_csv() -> str:  # built when the button is pressed, not on every rerun
-        return safe_csv(pd.DataFrame({
-            "id": b.image_names(test),
-            "class": [b.class_names[int(b.image_label[g])] for g in test],
-            "anomaly": live.is_anomaly,
-            "avg_dict_similarity": live.avg_dict_sim,
-        }))
+        return safe_csv(
+            pd.DataFrame(
+                {
+                    "id": b.image_names(test),
+                    "class": [b.class_names[int(b.image_label[g])] for g in test],
+                    "anomaly": live.is_anomaly,
+                    "avg_dict_similarity": live.avg_dict_sim,
+                }
+            )
+        )
 
-    st.download_button("⬇ Per-image average dictionary similarity (CSV)", per_image_csv,
-                       file_name="avg_dict_similarity.csv", mime="text/csv", on_click="ignore")
+    st.download_button(
+        "⬇ Per-image average dictionary similarity (CSV)",
+        per_image_csv,
+        file_name="avg_dict_similarity.csv",
+        mime="text/csv",
+        on_click="ignore",
+    )
 
 
 run_page("Dictionary similarity", CAPTION, body)

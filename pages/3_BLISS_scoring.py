@@ -42,7 +42,9 @@ def slider_area(cur: Current, live: LiveScoring, grid: tuple, now: dict, picture
     if ss.get("topk", 10) > live.max_topk:
         ss["topk"] = live.max_topk
     sliders = st.container(horizontal=True, gap="large")  # one block for the three, not four
-    sliders.slider("λ — weight of the external (dictionary) score", 0.0, state.LAMBDA_MAX, step=0.05, key="lam")
+    sliders.slider(
+        "λ — weight of the external (dictionary) score", 0.0, state.LAMBDA_MAX, step=0.05, key="lam"
+    )
     sliders.slider("K — nearest dictionary entries per image", 1, live.max_topk, step=1, key="topk")
     sliders.select_slider("Operating point: TPR", [0.8, 0.85, 0.9, 0.95, 0.99], key="tpr", width=200)
     lam, topk, tpr = float(ss["lam"]), int(ss["topk"]), float(ss["tpr"])
@@ -50,20 +52,36 @@ def slider_area(cur: Current, live: LiveScoring, grid: tuple, now: dict, picture
         st.caption(f"The dictionary has only {int(live.max_topk)} entries, so K stops there.")
     view = live.view(lam, topk, tpr)
     now.update(lam=lam, topk=topk, view=view)  # what the download buttons below the fragment serve
-    data = live_panel_data(live, view, grid, thumb=thumb_uri if pictures else None,
-                           sent=ss.setdefault("thumbs_sent", set()), presenter=bool(ss.get("presenter")))
+    data = live_panel_data(
+        live,
+        view,
+        grid,
+        thumb=thumb_uri if pictures else None,
+        sent=ss.setdefault("thumbs_sent", set()),
+        presenter=bool(ss.get("presenter")),
+    )
     bliss, internal = view.metrics["bliss"], view.metrics["internal"]
     row = st.container(horizontal=True, gap="medium")  # one block, not a column per metric
-    row.metric("BLISS AUROC", f"{bliss['auroc']:.4f}", **_delta(bliss["auroc"] - internal["auroc"], 4),
-               help="Change against λ = 0 (the internal score alone).")
+    row.metric(
+        "BLISS AUROC",
+        f"{bliss['auroc']:.4f}",
+        **_delta(bliss["auroc"] - internal["auroc"], 4),
+        help="Change against λ = 0 (the internal score alone).",
+    )
     row.metric("BLISS AUPR", f"{bliss['aupr']:.4f}")
-    row.metric("FPR at 95% TPR", f"{bliss['fpr95']:.3f}", **_delta(bliss["fpr95"] - internal["fpr95"], 3, True),
-               help="BLISS's false-positive rate when 95% of anomalies are caught; change against λ = 0.")
+    row.metric(
+        "FPR at 95% TPR",
+        f"{bliss['fpr95']:.3f}",
+        **_delta(bliss["fpr95"] - internal["fpr95"], 3, True),
+        help="BLISS's false-positive rate when 95% of anomalies are caught; change against λ = 0.",
+    )
     row.metric("False positives", f"{len(view.false_positives):,}")
     row.metric("Missed anomalies", f"{len(view.false_negatives):,}")
     knn = view.metrics.get("knn")
-    findings = [gain_finding(bliss["auroc"], internal["auroc"], lam, topk),  # numbers only: safe as Markdown
-                knn_finding(knn["auroc"] if knn else None, bliss["auroc"])]
+    findings = [
+        gain_finding(bliss["auroc"], internal["auroc"], lam, topk),  # numbers only: safe as Markdown
+        knn_finding(knn["auroc"] if knn else None, bliss["auroc"]),
+    ]
     st.caption(" ".join(f for f in findings if f) + caveat(cur.bundle.untrained, cur.bundle.is_simulation))
     live_panel(data)
     state.sync_query_params()
@@ -77,19 +95,34 @@ def downloads(cur: Current, live: LiveScoring, grid: tuple, now: dict) -> None:
     def scores_csv() -> str:
         lam, topk, view = now["lam"], now["topk"], now["view"]
         parts = live.pre.components(lam, topk)
-        df = pd.DataFrame({
-            "id": b.image_names(live.test_idx), "class": [b.class_names[int(c)] for c in b.image_label[live.test_idx]],
-            "anomaly": live.is_anomaly, "bliss": view.scores, "internal": parts["internal"],
-            "external": parts["external"], "nearest_normal_class": [b.class_names[int(c)] for c in parts["nearest_class"]],
-            **{f"baseline_{k}": v for k, v in live.baseline_scores.items() if k != "internal"},
-            "avg_dict_similarity": live.avg_dict_sim, "flagged": view.scores >= view.threshold,
-            "lambda": lam, "K": topk,
-        })
+        df = pd.DataFrame(
+            {
+                "id": b.image_names(live.test_idx),
+                "class": [b.class_names[int(c)] for c in b.image_label[live.test_idx]],
+                "anomaly": live.is_anomaly,
+                "bliss": view.scores,
+                "internal": parts["internal"],
+                "external": parts["external"],
+                "nearest_normal_class": [b.class_names[int(c)] for c in parts["nearest_class"]],
+                **{f"baseline_{k}": v for k, v in live.baseline_scores.items() if k != "internal"},
+                "avg_dict_similarity": live.avg_dict_sim,
+                "flagged": view.scores >= view.threshold,
+                "lambda": lam,
+                "K": topk,
+            }
+        )
         return safe_csv(df)
 
     row = st.container(horizontal=True)
-    row.download_button("⬇ Scores at the sliders' λ and K (CSV)", scores_csv, file_name="bliss_scores.csv",
-                        mime="text/csv", on_click="ignore", key="dl_scores", width="content")
+    row.download_button(
+        "⬇ Scores at the sliders' λ and K (CSV)",
+        scores_csv,
+        file_name="bliss_scores.csv",
+        mime="text/csv",
+        on_click="ignore",
+        key="dl_scores",
+        width="content",
+    )
     figure_downloads(row, live, now, grid)
 
 
@@ -98,18 +131,28 @@ def body(cur: Current) -> None:
     normal = state.normal_classes(cur.key, b.class_names)
     tour_banner("scoring", cur)
     c1, c2 = st.columns([1, 2])
-    shots = c1.selectbox("Reference images per class", SHOTS, key="shots",
-                         format_func=lambda s: "all of them" if s is None else f"{s} per class (random draw)",
-                         help="Fit BLISS and the baselines on a few normal reference images per class, as the "
-                              "paper's few-shot experiment does (10 per class holds up).")
-    exclude = c2.toggle("Leave the normal classes' own names out of the dictionary", key="exclude_names",
-                        help="Dictionary entries equal to a normal class's name (ignoring case) are left out of "
-                             "the external score, the line the official code has commented out.")
+    shots = c1.selectbox(
+        "Reference images per class",
+        SHOTS,
+        key="shots",
+        format_func=lambda s: "all of them" if s is None else f"{s} per class (random draw)",
+        help="Fit BLISS and the baselines on a few normal reference images per class, as the "
+        "paper's few-shot experiment does (10 per class holds up).",
+    )
+    exclude = c2.toggle(
+        "Leave the normal classes' own names out of the dictionary",
+        key="exclude_names",
+        help="Dictionary entries equal to a normal class's name (ignoring case) are left out of "
+        "the external score, the line the official code has commented out.",
+    )
     with st.spinner("Fitting class statistics and the baselines (once per choice of normal classes)…"):
         live = cached.live_scoring(cur.key, tuple(normal), b, shots, exclude)
         grid = cached.auroc_grid((cur.key, tuple(normal), shots, exclude), live)
-    st.markdown("**Normal:** " + ", ".join(normal_label(b, c) for c in normal)
-                + " · **anomalies:** every other class in the test set")
+    st.markdown(
+        "**Normal:** "
+        + ", ".join(normal_label(b, c) for c in normal)
+        + " · **anomalies:** every other class in the test set"
+    )
     if live.excluded:
         text_line(f"Left out of the dictionary: {', '.join(sorted(b.dict_names[j] for j in live.excluded))}")
     now: dict = {}

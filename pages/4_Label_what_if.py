@@ -34,8 +34,13 @@ def _label_set(key: str, classes: tuple[int, ...], texts_key: str, _bundle, _tex
 def _pick_images(cur: Current) -> tuple[np.ndarray, list[str], list[bytes | None]]:
     """Embeddings, names and thumbnails of the images to score (dataset sample or uploads)."""
     b = cur.bundle
-    src = st.radio("Images", ["dataset", "upload"], horizontal=True, key="wi_src",
-                   format_func={"dataset": "Take some test images from the dataset", "upload": "Upload images"}.get)
+    src = st.radio(
+        "Images",
+        ["dataset", "upload"],
+        horizontal=True,
+        key="wi_src",
+        format_func={"dataset": "Take some test images from the dataset", "upload": "Upload images"}.get,
+    )
     if src == "dataset":
         test = b.test_idx
         c1, c2 = st.columns([1, 3])
@@ -47,8 +52,10 @@ def _pick_images(cur: Current) -> tuple[np.ndarray, list[str], list[bytes | None
         names = [f"{nm} [{b.class_names[int(b.image_label[g])]}]" for nm, g in zip(names, pick)]
         thumbs = [thumb_for(b.image_id[g]) if b.image_id else None for g in pick]
         return b.image_emb[pick], names, thumbs
-    st.caption(f"Images only (PNG, JPEG, GIF, BMP, WebP, TIFF); {upload_limits_text()}. Broken or oversized "
-               "files are refused by name; the rest proceed.")
+    st.caption(
+        f"Images only (PNG, JPEG, GIF, BMP, WebP, TIFF); {upload_limits_text()}. Broken or oversized "
+        "files are refused by name; the rest proceed."
+    )
     files = st.file_uploader("Images to score", type=IMAGE_TYPES, accept_multiple_files=True, key="wi_files")
     pairs, msgs = check_uploads(files)
     good, bad = decode_uploads(pairs) if pairs else ([], [])
@@ -69,13 +76,19 @@ def _pick_images(cur: Current) -> tuple[np.ndarray, list[str], list[bytes | None
     return emb, names, thumbs
 
 
-def _label_set_editor(cur: Current, side: str, default: list[int], encoder) -> tuple[list[int], dict, str, dict] | None:
+def _label_set_editor(
+    cur: Current, side: str, default: list[int], encoder
+) -> tuple[list[int], dict, str, dict] | None:
     """Classes, new label embeddings, their cache key, and what the scores rest on (the words
     and the prompt), for one side."""
     b = cur.bundle
     st.markdown(f"#### Label set {side}")
-    names = st.multiselect(f"Normal classes ({side})", b.class_names, default=[b.class_names[c] for c in default],
-                           key=f"wi_classes_{side}")
+    names = st.multiselect(
+        f"Normal classes ({side})",
+        b.class_names,
+        default=[b.class_names[c] for c in default],
+        key=f"wi_classes_{side}",
+    )
     idx = {n: i for i, n in enumerate(b.class_names)}
     classes = [idx[n] for n in names]
     if not classes:
@@ -86,31 +99,42 @@ def _label_set_editor(cur: Current, side: str, default: list[int], encoder) -> t
     words = [label_text(b, c) for c in classes]  # the home page's wording where there is one
     prompt = str(b.meta.get("prompt", DEFAULT_PROMPT))
     if encoder is not None:
-        prompt = strip_control(st.text_input(f"Prompt template ({side})", value=prompt, key=f"wi_prompt_{side}",
-                                             max_chars=200))
+        prompt = strip_control(
+            st.text_input(f"Prompt template ({side})", value=prompt, key=f"wi_prompt_{side}", max_chars=200)
+        )
         if "{}" not in prompt:
             st.warning(f"The prompt template needs a {{}} where the label goes; using '{DEFAULT_PROMPT}'.")
             prompt = DEFAULT_PROMPT
-        raw = st.text_area(f"Label text for each normal class ({side}), one per line, in the order above",
-                           value="\n".join(words), key=f"wi_text_{side}", height=120,
-                           help="Starts from the words the home page's labels use (their rewording, if any).")
+        raw = st.text_area(
+            f"Label text for each normal class ({side}), one per line, in the order above",
+            value="\n".join(words),
+            key=f"wi_text_{side}",
+            height=120,
+            help="Starts from the words the home page's labels use (their rewording, if any).",
+        )
         labels, msgs = clean_labels(raw.splitlines())
         for m in msgs:
             st.warning(md_escape(m))
         if len(labels) != len(classes):
-            st.warning(f"{len(labels)} usable label(s) for {len(classes)} class(es); the class names are used where "
-                       "a label is missing.")
-        labels = (labels + [b.class_names[c] for c in classes[len(labels):]])[: len(classes)]
+            st.warning(
+                f"{len(labels)} usable label(s) for {len(classes)} class(es); the class names are used where "
+                "a label is missing."
+            )
+        labels = (labels + [b.class_names[c] for c in classes[len(labels) :]])[: len(classes)]
         embs = encoder(labels, prompt)
         text_emb = {c: e for c, e in zip(classes, embs)}
         texts_key = prompt + "\x1f" + "\x1f".join(labels)
         words = labels
     else:
-        st.caption("New label words need a text encoder (a real or untrained model); with this source you compare "
-                   "subsets of the existing classes.")
+        st.caption(
+            "New label words need a text encoder (a real or untrained model); with this source you compare "
+            "subsets of the existing classes."
+        )
     if len(classes) == len(b.class_names):
-        st.warning("Every class is normal here: no test image is an anomaly, so the threshold falls back to the "
-                   "95th percentile of test scores.")
+        st.warning(
+            "Every class is normal here: no test image is an anomaly, so the threshold falls back to the "
+            "95th percentile of test scores."
+        )
     return classes, text_emb, texts_key, {"labels": " | ".join(words), "prompt": prompt}
 
 
@@ -146,8 +170,10 @@ def body(cur: Current) -> None:
             r = scorer.score(emb, lam, topk)
             results[side] = (r, basis)
             if r.test_metrics:
-                st.caption(f"On the dataset's test set this label set reaches AUROC {r.test_metrics['auroc']:.4f}; "
-                           f"threshold {r.threshold:.3f}.")
+                st.caption(
+                    f"On the dataset's test set this label set reaches AUROC {r.test_metrics['auroc']:.4f}; "
+                    f"threshold {r.threshold:.3f}."
+                )
 
     if len(emb) and any(t is not None for t in thumbs):
         st.markdown("#### The images")
@@ -161,35 +187,64 @@ def body(cur: Current) -> None:
     # Each label set's scores full width, one below the other: side by side the tables were cut.
     for side, (r, _) in results.items():
         st.markdown(f"#### Scores under label set {side}")
-        df = pd.DataFrame({
-            "image": names,
-            "verdict": np.where(r.anomalous, "ANOMALY", "normal"),
-            "BLISS": r.score, "internal": r.internal, "external": r.external,
-            "nearest normal class": [b.class_names[int(c)] for c in r.nearest_class],
-            **({"why the verdict differs from the other set": why} if any(why) else {}),
-        })
+        df = pd.DataFrame(
+            {
+                "image": names,
+                "verdict": np.where(r.anomalous, "ANOMALY", "normal"),
+                "BLISS": r.score,
+                "internal": r.internal,
+                "external": r.external,
+                "nearest normal class": [b.class_names[int(c)] for c in r.nearest_class],
+                **({"why the verdict differs from the other set": why} if any(why) else {}),
+            }
+        )
         left, right = presenter.side_by_side([3, 2], gap="medium")
         with left:
             show_table(df, digits=2)
-        right.plotly_chart(whatif_figure(len(names), r.internal, r.external, r.score, r.threshold, None),
-                           key=f"wi_fig_{side}")
+        right.plotly_chart(
+            whatif_figure(len(names), r.internal, r.external, r.score, r.threshold, None),
+            key=f"wi_fig_{side}",
+        )
     if len(results) == 2:
         (ra, basis_a), (rb, basis_b) = results["A"], results["B"]
         changed = sum(1 for w in why if w)
         st.info(f"{changed} of {len(names)} verdict(s) differ between label set A and label set B.")
         if changed:
-            st.caption("Each label set sets its own threshold on the dataset's test images (catching 95% of its "
-                       "anomalies), and scores under different labels are z-scored against different classes. So a "
-                       "verdict can flip because the score moved past the threshold, or only because the threshold "
-                       "moved while the score hardly changed: the tables' last column says which.")
-        out = pd.DataFrame({"image": names, "A_internal": ra.internal, "A_external": ra.external, "A_bliss": ra.score,
-                            "A_threshold": ra.threshold, "A_anomaly": ra.anomalous, "A_labels": basis_a["labels"],
-                            "A_prompt": basis_a["prompt"], "B_internal": rb.internal, "B_external": rb.external,
-                            "B_bliss": rb.score, "B_threshold": rb.threshold, "B_anomaly": rb.anomalous,
-                            "B_labels": basis_b["labels"], "B_prompt": basis_b["prompt"], "why_changed": why,
-                            "lambda": lam, "K": topk})
-        st.download_button("⬇ What-if scores (CSV)", safe_csv(out), file_name="whatif_scores.csv",
-                           mime="text/csv", on_click="ignore")
+            st.caption(
+                "Each label set sets its own threshold on the dataset's test images (catching 95% of its "
+                "anomalies), and scores under different labels are z-scored against different classes. So a "
+                "verdict can flip because the score moved past the threshold, or only because the threshold "
+                "moved while the score hardly changed: the tables' last column says which."
+            )
+        out = pd.DataFrame(
+            {
+                "image": names,
+                "A_internal": ra.internal,
+                "A_external": ra.external,
+                "A_bliss": ra.score,
+                "A_threshold": ra.threshold,
+                "A_anomaly": ra.anomalous,
+                "A_labels": basis_a["labels"],
+                "A_prompt": basis_a["prompt"],
+                "B_internal": rb.internal,
+                "B_external": rb.external,
+                "B_bliss": rb.score,
+                "B_threshold": rb.threshold,
+                "B_anomaly": rb.anomalous,
+                "B_labels": basis_b["labels"],
+                "B_prompt": basis_b["prompt"],
+                "why_changed": why,
+                "lambda": lam,
+                "K": topk,
+            }
+        )
+        st.download_button(
+            "⬇ What-if scores (CSV)",
+            safe_csv(out),
+            file_name="whatif_scores.csv",
+            mime="text/csv",
+            on_click="ignore",
+        )
 
 
 run_page("Label what-if", CAPTION, body)

@@ -29,7 +29,9 @@ def _texts(lines: list[str]) -> None:
 def sources_panel() -> list[cv.CompareSource]:
     ss = st.session_state
     with st.expander("Sources: BLISS_BUNDLE files, uploaded bundles, simulations", expanded=False):
-        files = st.file_uploader("Upload bundles (.npz)", type=["npz"], accept_multiple_files=True, key="cmp_upload")
+        files = st.file_uploader(
+            "Upload bundles (.npz)", type=["npz"], accept_multiple_files=True, key="cmp_upload"
+        )
         if files:
             pairs, msgs = check_uploads(files)
             msgs += cv.take_uploads(pairs)
@@ -39,20 +41,40 @@ def sources_panel() -> list[cv.CompareSource]:
         st.markdown("**Add a simulation** with other knobs (text bias 0 removes the planted effect):")
         c = st.columns(5)
         d = cv.DEFAULT_SIM
-        for col, (knob, label) in zip(c, (("text_bias", "Text bias"), ("modality_gap", "Modality gap"),
-                                            ("class_signal", "Class signal"), ("noise", "Noise"), ("seed", "Seed"))):
+        for col, (knob, label) in zip(
+            c,
+            (
+                ("text_bias", "Text bias"),
+                ("modality_gap", "Modality gap"),
+                ("class_signal", "Class signal"),
+                ("noise", "Noise"),
+                ("seed", "Seed"),
+            ),
+        ):
             sim_knob(col, knob, label, f"cmp_sim_{knob}", d[knob])
         b1, b2 = st.columns(2)
-        b1.button("Add this simulation", key="cmp_add_sim", on_click=lambda: cv.add_simulation(
-            {k: ss[f"cmp_sim_{k}"] for k in ("text_bias", "modality_gap", "class_signal", "noise", "seed")}))
+        b1.button(
+            "Add this simulation",
+            key="cmp_add_sim",
+            on_click=lambda: cv.add_simulation(
+                {
+                    k: ss[f"cmp_sim_{k}"]
+                    for k in ("text_bias", "modality_gap", "class_signal", "noise", "seed")
+                }
+            ),
+        )
         b2.button("Remove the simulations", key="cmp_clear_sims", on_click=cv.clear_simulations)
     available, msgs = cv.available_sources()
     if msgs:
         st.error("A bundle file named in BLISS_BUNDLE cannot be used:")
         _texts(msgs)
     chosen = cv.selected_sources(available)
-    st.multiselect("Bundles to compare (two or more)", [s.label for s in available], key="cmp_selected",
-                   max_selections=cv.MAX_SOURCES)
+    st.multiselect(
+        "Bundles to compare (two or more)",
+        [s.label for s in available],
+        key="cmp_selected",
+        max_selections=cv.MAX_SOURCES,
+    )
     return chosen
 
 
@@ -61,9 +83,11 @@ def summary_section(chosen: list[cv.CompareSource]) -> None:
     st.subheader("What each bundle is")
     show_table(pd.DataFrame(cv.summary_rows(chosen)))
     st.subheader("Text clustering statistics")
-    st.caption("Mean cosine similarity of distinct texts, of distinct images, and of images with texts (texts: the "
-               "class labels and the dictionary); the modality gap is the distance between the mean image and the "
-               "mean text embedding. A clustering effect: text ↔ text far above image ↔ text.")
+    st.caption(
+        "Mean cosine similarity of distinct texts, of distinct images, and of images with texts (texts: the "
+        "class labels and the dictionary); the modality gap is the distance between the mean image and the "
+        "mean text embedding. A clustering effect: text ↔ text far above image ↔ text."
+    )
     rows = cv.clustering_rows(chosen)
     show_table(pd.DataFrame(rows))
     st.plotly_chart(cv.stat_bars(rows), key="cmp_stat_bars")
@@ -72,8 +96,12 @@ def summary_section(chosen: list[cv.CompareSource]) -> None:
 @guarded
 def projection_section(chosen: list[cv.CompareSource], normal_names: list[str]) -> None:
     st.subheader("Joint projections")
-    st.selectbox("Projection method", ["pca", "tsne", "umap"], key="cmp_proj",
-                 format_func={"pca": "PCA (instant)", "tsne": "t-SNE", "umap": "UMAP"}.get)
+    st.selectbox(
+        "Projection method",
+        ["pca", "tsne", "umap"],
+        key="cmp_proj",
+        format_func={"pca": "PCA (instant)", "tsne": "t-SNE", "umap": "UMAP"}.get,
+    )
     method = st.session_state["cmp_proj"]
     cols = st.columns(2)
     for i, s in enumerate(chosen):
@@ -85,11 +113,14 @@ def projection_section(chosen: list[cv.CompareSource], normal_names: list[str]) 
 
 
 @guarded
-def gain_section(chosen: list[cv.CompareSource], normal_names: list[str], exclude: bool, lam: float,
-                 topk: int) -> None:
+def gain_section(
+    chosen: list[cv.CompareSource], normal_names: list[str], exclude: bool, lam: float, topk: int
+) -> None:
     st.subheader("BLISS's gain over the internal score")
-    st.caption("AUROC on each bundle's test images (anomalies positive) at the session's λ and K; the gain is BLISS "
-               "minus the internal score (λ = 0). K stops at a bundle's dictionary size.")
+    st.caption(
+        "AUROC on each bundle's test images (anomalies positive) at the session's λ and K; the gain is BLISS "
+        "minus the internal score (λ = 0). K stops at a bundle's dictionary size."
+    )
     with st.spinner("Fitting class statistics for each bundle (once per choice of normal classes)…"):
         rows = cv.gain_rows(chosen, normal_names, exclude, lam, topk)
     show_table(pd.DataFrame(rows))
@@ -97,29 +128,39 @@ def gain_section(chosen: list[cv.CompareSource], normal_names: list[str], exclud
 
 
 @guarded
-def heatmap_section(chosen: list[cv.CompareSource], normal_names: list[str], exclude: bool, lam: float,
-                    topk: int) -> None:
+def heatmap_section(
+    chosen: list[cv.CompareSource], normal_names: list[str], exclude: bool, lam: float, topk: int
+) -> None:
     st.subheader("AUROC over λ and K")
-    st.caption("Each bundle's BLISS AUROC on the grid `bliss compare` searches (white box: the session's λ and K).")
+    st.caption(
+        "Each bundle's BLISS AUROC on the grid `bliss compare` searches (white box: the session's λ and K)."
+    )
     cols = st.columns(2)
     for i, s in enumerate(chosen):
         with cols[i % 2]:
             text_line(s.label)
-            st.plotly_chart(cv.heatmap_for(s, cv.normal_indices(s.bundle, normal_names), exclude, lam, topk),
-                            key=f"cmp_heat_{i}")
+            st.plotly_chart(
+                cv.heatmap_for(s, cv.normal_indices(s.bundle, normal_names), exclude, lam, topk),
+                key=f"cmp_heat_{i}",
+            )
 
 
 @guarded
-def verdict_section(chosen: list[cv.CompareSource], normal_names: list[str], exclude: bool, lam: float,
-                    topk: int) -> None:
+def verdict_section(
+    chosen: list[cv.CompareSource], normal_names: list[str], exclude: bool, lam: float, topk: int
+) -> None:
     st.subheader("Images that change verdict")
     shared, changed, rows = cv.verdict_table(chosen, normal_names, exclude, lam, topk)
     if not shared:
-        st.info("The chosen bundles share no test image ids, so their verdicts cannot be lined up. Bundles of the "
-                "same images under another model, prompt or dictionary can.")
+        st.info(
+            "The chosen bundles share no test image ids, so their verdicts cannot be lined up. Bundles of the "
+            "same images under another model, prompt or dictionary can."
+        )
         return
-    st.caption("Each bundle flags an image when its BLISS score reaches the threshold that catches 95% of that "
-               "bundle's anomalies. ✓: the verdict is right, ✗: wrong.")
+    st.caption(
+        "Each bundle flags an image when its BLISS score reaches the threshold that catches 95% of that "
+        "bundle's anomalies. ✓: the verdict is right, ✗: wrong."
+    )
     m = st.columns(3)
     m[0].metric("Shared test images", f"{shared:,}")
     m[1].metric("Change verdict", f"{changed:,}")
@@ -137,22 +178,33 @@ def body(_cur) -> None:
         st.info("Choose two or more bundles above (open Sources to upload bundles or add simulations).")
         return
     if any(s.bundle.untrained for s in chosen):
-        st.warning("**UNTRAINED MODEL** — at least one bundle comes from random weights (marked in the table); "
-                   "its numbers say nothing about the model or BLISS.", icon=":material/warning:")
+        st.warning(
+            "**UNTRAINED MODEL** — at least one bundle comes from random weights (marked in the table); "
+            "its numbers say nothing about the model or BLISS.",
+            icon=":material/warning:",
+        )
     if any(s.bundle.is_simulation for s in chosen):
-        st.info("**SIMULATION** — at least one bundle holds synthetic embeddings with a planted text clustering "
-                "effect, not the output of a model.", icon=":material/science:")
+        st.info(
+            "**SIMULATION** — at least one bundle holds synthetic embeddings with a planted text clustering "
+            "effect, not the output of a model.",
+            icon=":material/science:",
+        )
     names = cv.common_classes(chosen)
     if not names:
-        st.warning("The chosen bundles have no class name in common, so no choice of normal classes fits them all.")
+        st.warning(
+            "The chosen bundles have no class name in common, so no choice of normal classes fits them all."
+        )
         return
     if not ss.get("cmp_normal") or any(n not in names for n in ss["cmp_normal"]):
         ss["cmp_normal"] = [n for n in ss.get("cmp_normal", []) if n in names] or names[:1]
     c1, c2, c3 = st.columns([3, 2, 1])
     c1.multiselect("Normal classes (among the classes every bundle has)", names, key="cmp_normal")
-    c2.checkbox("Exclude normal class names from the dictionary", key="cmp_exclude",
-                help="Per normal class, dictionary entries equal to its name (ignoring case) are left out of the "
-                     "external score.")
+    c2.checkbox(
+        "Exclude normal class names from the dictionary",
+        key="cmp_exclude",
+        help="Per normal class, dictionary entries equal to its name (ignoring case) are left out of the "
+        "external score.",
+    )
     lam, topk = cv.session_lam_topk()
     c3.caption(f"λ = {lam:g}, K = {topk} (set them on the BLISS scoring page)")
     normal_names = list(ss["cmp_normal"])

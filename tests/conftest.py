@@ -15,7 +15,9 @@ SHARED_DATA = Path(os.environ.get("BLISS_SHARED_DATA", REPO.parent / "shared" / 
 CIFAR10_ZIP = SHARED_DATA / "cifar10.zip"
 
 
-def random_bundle(seed: int = 0, n_classes: int = 4, n_train: int = 12, n_test: int = 8, dim: int = 16, n_dict: int = 30) -> Bundle:
+def random_bundle(
+    seed: int = 0, n_classes: int = 4, n_train: int = 12, n_test: int = 8, dim: int = 16, n_dict: int = 30
+) -> Bundle:
     """A tiny bundle of random (unnormalised) embeddings."""
     rng = np.random.default_rng(seed)
     labels = np.repeat(np.arange(n_classes), n_train + n_test)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+
 class Session:
     """A minimal Streamlit client: rerun requests out, deltas in."""
 
@@ -63,7 +64,9 @@ class Session:
                     self.errors.append(f"error shown: {el.alert.body}")
             elif kind == "page_not_found":
                 self.errors.append("page not found")
-            elif kind == "script_finished" and fm.script_finished != 2:  # 2: restarted for a rerun; 3: fragment done
+            elif (
+                kind == "script_finished" and fm.script_finished != 2
+            ):  # 2: restarted for a rerun; 3: fragment done
                 if fm.script_finished == 1:
                     self.errors.append("script failed to compile")
                 return time.perf_counter() - start
@@ -94,8 +97,12 @@ def connect(port: int, open_timeout: float = 60):
     """A websocket to a local Streamlit server's script stream (an async context manager)."""
     import websockets
 
-    return websockets.connect(f"ws://127.0.0.1:{port}/_stcore/stream", subprotocols=["streamlit"],
-                              max_size=None, open_timeout=open_timeout)
+    return websockets.connect(
+        f"ws://127.0.0.1:{port}/_stcore/stream",
+        subprotocols=["streamlit"],
+        max_size=None,
+        open_timeout=open_timeout,
+    )
 
 
 def random_move(rng, move: int) -> dict[str, float]:

@@ -20,8 +20,13 @@ ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
 SHOTS = ARTIFACTS / "screenshots"
 CHROMIUM = os.environ.get("BLISS_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
 
 
 def playwright_or_skip():
@@ -40,9 +45,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_streamlit(script: str | Path = "app.py", env: dict[str, str] | None = None,
-                      log_name: str | None = None, timeout_s: float = 60.0, cwd: str | Path | None = None
-                      ) -> Iterator[tuple[str, subprocess.Popen, float]]:
+def running_streamlit(
+    script: str | Path = "app.py",
+    env: dict[str, str] | None = None,
+    log_name: str | None = None,
+    timeout_s: float = 60.0,
+    cwd: str | Path | None = None,
+) -> Iterator[tuple[str, subprocess.Popen, float]]:
     """Run ``streamlit run script`` from ``cwd`` (the repository root by default: Streamlit reads
     ``.streamlit/config.toml`` from there); yields (base URL, process, seconds until healthy).
     The output goes to ``test-artifacts/<log_name>`` (discarded without one)."""
@@ -51,9 +60,25 @@ def running_streamlit(script: str | Path = "app.py", env: dict[str, str] | None 
     log = open(ARTIFACTS / log_name, "w") if log_name else subprocess.DEVNULL
     t0 = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=cwd or ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(script),
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=cwd or ROOT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     try:

@@ -18,8 +18,12 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
-PAGES = ["pages/1_Embedding_space.py", "pages/2_Dictionary_similarity.py", "pages/3_BLISS_scoring.py",
-         "pages/4_Label_what_if.py"]
+PAGES = [
+    "pages/1_Embedding_space.py",
+    "pages/2_Dictionary_similarity.py",
+    "pages/3_BLISS_scoring.py",
+    "pages/4_Label_what_if.py",
+]
 
 
 def _png(color, size=24) -> bytes:
@@ -50,7 +54,9 @@ def _ok(at):
 
 def _home(at):
     """Back to the home page: a callable st.Page, which AppTest.switch_page cannot name by file."""
-    at._page_hash = next(h for h, info in at._registered_pages.items() if info.get("page_name") == "Home & setup")
+    at._page_hash = next(
+        h for h, info in at._registered_pages.items() if info.get("page_name") == "Home & setup"
+    )
     return at.run()
 
 
@@ -75,14 +81,30 @@ def test_untrained_model_on_folder(tiny_folder, tmp_path, monkeypatch):
     at.selectbox(key="m_data").set_value("folder").run()
     at.text_input(key="m_path").set_value(tiny_folder.name).run()
     at.selectbox(key="m_dict").set_value("upload").run()
-    words = "\n".join(["car", "dog", "tree", "house", "sky", "cup", "red apple", "green leaf", "blue sea", "boat",
-                       "cat", "bird"])
+    words = "\n".join(
+        [
+            "car",
+            "dog",
+            "tree",
+            "house",
+            "sky",
+            "cup",
+            "red apple",
+            "green leaf",
+            "blue sea",
+            "boat",
+            "cat",
+            "bird",
+        ]
+    )
     at.file_uploader(key="m_dict_file").upload("dict.txt", words.encode(), "text/plain").run()
     _ok(at)
     at.button(key="m_embed").click().run()
     _ok(at)
     assert any("Embedded" in str(s.value) for s in at.success), [e.value for e in at.error]
-    assert any("broken.png" in str(w.value).replace("\\", "") for w in at.warning)  # the corrupt file was skipped by name (shown escaped, as text)
+    assert any(
+        "broken.png" in str(w.value).replace("\\", "") for w in at.warning
+    )  # the corrupt file was skipped by name (shown escaped, as text)
     assert at.multiselect(key="normal_sel").options == ["blue", "green", "red"]
     # free-text wording of a normal class, re-encoded by the text encoder, reaches every page
     at.multiselect(key="normal_sel").set_value(["blue", "green"]).run()
@@ -128,10 +150,12 @@ def test_untrained_model_on_folder(tiny_folder, tmp_path, monkeypatch):
 
     # upload: one good image is scored, a corrupt one is refused by name
     at.radio(key="wi_src").set_value("upload").run()
-    at.file_uploader(key="wi_files").set_value([
-        ("good.png", _png((200, 30, 30)), "image/png"),
-        ("bad.jpg", b"\xff\xd8garbage", "image/jpeg"),
-    ]).run()
+    at.file_uploader(key="wi_files").set_value(
+        [
+            ("good.png", _png((200, 30, 30)), "image/png"),
+            ("bad.jpg", b"\xff\xd8garbage", "image/jpeg"),
+        ]
+    ).run()
     _ok(at)
     assert any("bad.jpg" in str(e.value).replace("\\", "") for e in at.error)  # named, as text
     frames = [d.value for d in at.dataframe if "verdict" in d.value.columns]
@@ -163,7 +187,8 @@ def test_model_form_offers_prompt_ensembles_and_the_21k_dictionary(tiny_folder, 
     at.radio(key="m_weights").set_value("random").run()
     assert "ImageNet-21k names (36,943)" in at.selectbox(key="m_dict").options  # options show as labelled
     assert {"CLIP's 80-template ImageNet ensemble", "CLIP's short ImageNet ensemble"} <= set(
-        at.selectbox(key="m_prompt_kind").options)
+        at.selectbox(key="m_prompt_kind").options
+    )
     at.selectbox(key="m_data").set_value("folder").run()
     at.text_input(key="m_path").set_value(tiny_folder.name).run()
     at.selectbox(key="m_dict").set_value("upload").run()

@@ -65,13 +65,21 @@ def test_figure_builders(live):
 
 def test_subsample_curve_keeps_ends():
     x = np.linspace(0, 1, 10_000)
-    xs, ys = F.subsample_curve(x, x ** 2, 100)
+    xs, ys = F.subsample_curve(x, x**2, 100)
     assert len(xs) <= 100 and xs[0] == 0 and xs[-1] == 1
 
 
 def test_selection_ids_and_description(sim):
-    event = {"selection": {"points": [{"customdata": [3, "x", "y"]}, {"customdata": [len(sim.image_label)]},
-                                      {"customdata": None}, {"customdata": [3]}]}}
+    event = {
+        "selection": {
+            "points": [
+                {"customdata": [3, "x", "y"]},
+                {"customdata": [len(sim.image_label)]},
+                {"customdata": None},
+                {"customdata": [3]},
+            ]
+        }
+    }
     assert selected_ids(event) == [3, len(sim.image_label)]
     rows = describe_ids(sim, [3, len(sim.image_label), len(sim.image_label) + len(sim.class_names)])
     assert [r["kind"] for r in rows] == ["image", "class-name text", "dictionary text"]
@@ -143,8 +151,12 @@ def test_upload_checks(monkeypatch):
 
     monkeypatch.setenv("BLISS_MAX_UPLOAD_FILES", "3")
     monkeypatch.setenv("BLISS_MAX_UPLOAD_MB", "0.001")
-    files = [_Upload("a.png", _png()), _Upload("big.png", b"x" * 5000), _Upload("c.png", b""),
-             _Upload("d.png", _png())]
+    files = [
+        _Upload("a.png", _png()),
+        _Upload("big.png", b"x" * 5000),
+        _Upload("c.png", b""),
+        _Upload("d.png", _png()),
+    ]
     pairs, msgs = S.check_uploads(files)
     assert [n for n, _ in pairs] == ["a.png", "c.png"]
     assert any("only the first 3" in m for m in msgs) and any("big.png" in m for m in msgs)
@@ -160,7 +172,11 @@ def test_bundle_upload_validation(tmp_path, sim):
     path = save_bundle(sim, tmp_path / "b.npz")
     b = S.load_bundle_upload("b.npz", path.read_bytes())
     assert len(b.class_names) == len(sim.class_names)
-    for name, data, needle in (("x.txt", b"abc", ".npz"), ("e.npz", b"", "empty"), ("z.npz", b"garbage", "zip")):
+    for name, data, needle in (
+        ("x.txt", b"abc", ".npz"),
+        ("e.npz", b"", "empty"),
+        ("z.npz", b"garbage", "zip"),
+    ):
         with pytest.raises(AppError, match=needle):
             S.load_bundle_upload(name, data)
 
@@ -196,8 +212,10 @@ def test_slider_update_timing_10k_under_100ms():
     import sys
 
     _join_background_warm_ups()
-    code = ("import json, sys; sys.path.insert(0, 'benchmarks'); from app_timing import slider_update_timing; "
-            "print(json.dumps(slider_update_timing(n_moves=40)))")
+    code = (
+        "import json, sys; sys.path.insert(0, 'benchmarks'); from app_timing import slider_update_timing; "
+        "print(json.dumps(slider_update_timing(n_moves=40)))"
+    )
     # Best of up to three runs of 40 moves: another process on this 2-core machine can stall a
     # run, and the target is about this code, not about the neighbours.
     for _ in range(3):

@@ -86,11 +86,19 @@ def hostile_bundle(tmp_path_factory, listener):
     b = make_simulated_bundle(seed=5, train_per_class=30, test_per_class=20, n_dict=60, dim=24)
     names = list(b.class_names)
     names[0], names[1], names[2], names[3], names[4], names[5] = (
-        p["md_image"], p["html_image"], p["link"], p["bold"], p["rtl"], p["long"])
+        p["md_image"],
+        p["html_image"],
+        p["link"],
+        p["bold"],
+        p["rtl"],
+        p["long"],
+    )
     b.class_names = names
     b.dict_names[:3] = [p["md_image"] + " word", p["html_image"], p["link"]]
-    b.image_id = [f"train/{p['md_image']}/{i}.png" if i % 2 else f"test/{p['html_image']}/{i}.png"
-                  for i in range(len(b.image_label))]
+    b.image_id = [
+        f"train/{p['md_image']}/{i}.png" if i % 2 else f"test/{p['html_image']}/{i}.png"
+        for i in range(len(b.image_label))
+    ]
     b.meta.update(model=p["md_image"], dataset=f"folder:{p['html_image']}", prompt=p["md_image"] + " {}")
     folder = tmp_path_factory.mktemp("hostile")
     # a file name cannot hold '/' (nor ':', which separates BLISS_BUNDLE's files): a relative image

@@ -21,7 +21,7 @@ from streamlit_server import CHROMIUM_ARGS as ARGS
 pytestmark = pytest.mark.browser
 sync_api = playwright_or_skip()
 
-SCRIPT = '''
+SCRIPT = """
 import numpy as np
 import streamlit as st
 
@@ -34,7 +34,7 @@ fig = F.projection_scatter(coords, ["image", "image", "dict"], ["<b>img-a</b>", 
 event = st.plotly_chart(fig, key="c", on_select="rerun", selection_mode=("box", "lasso"))
 hover_thumbnails("c", {"0": RED})
 st.write(f"selected points: {len(event['selection']['points']) if event else 0}")
-'''
+"""
 
 # Page position of the point with global id ``i`` (from plotly's own axes).
 POINT_XY = """(i) => {
@@ -93,7 +93,9 @@ def test_hover_shows_thumbnail(url):
 
         # the image point with a thumbnail: the picture, near the pointer, above the page
         x, y = _hover(pg, 0)
-        pg.wait_for_function("() => document.querySelector('[data-testid=\"hoverThumb\"]').style.display === 'block'")
+        pg.wait_for_function(
+            "() => document.querySelector('[data-testid=\"hoverThumb\"]').style.display === 'block'"
+        )
         t = _thumb(pg)
         assert t["src"] == red
         r = t["rect"]
@@ -108,11 +110,15 @@ def test_hover_shows_thumbnail(url):
         pg.locator(".hoverlayer").get_by_text("word").first.wait_for()  # plotly now labels the text point
         assert _thumb(pg)["display"] == "none"
         pg.mouse.move(x, y, steps=8)
-        pg.wait_for_function("() => document.querySelector('[data-testid=\"hoverThumb\"]').style.display === 'block'")
+        pg.wait_for_function(
+            "() => document.querySelector('[data-testid=\"hoverThumb\"]').style.display === 'block'"
+        )
 
         # leaving the point hides it; an image without a thumbnail and a text point show nothing
         pg.mouse.move(x - 150, y - 150, steps=3)
-        pg.wait_for_function("() => document.querySelector('[data-testid=\"hoverThumb\"]').style.display === 'none'")
+        pg.wait_for_function(
+            "() => document.querySelector('[data-testid=\"hoverThumb\"]').style.display === 'none'"
+        )
         for gid in (1, 7):
             _hover(pg, gid)
             pg.wait_for_timeout(500)
@@ -130,7 +136,9 @@ def test_hover_shows_thumbnail(url):
         pg.get_by_text("selected points: 1").wait_for()
         pg.wait_for_timeout(1000)
         _hover(pg, 0)
-        pg.wait_for_function("() => document.querySelector('[data-testid=\"hoverThumb\"]').style.display === 'block'")
+        pg.wait_for_function(
+            "() => document.querySelector('[data-testid=\"hoverThumb\"]').style.display === 'block'"
+        )
         t = _thumb(pg)
         assert t["count"] == 1 and t["src"] == red
         browser.close()

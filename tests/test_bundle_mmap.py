@@ -30,7 +30,9 @@ def test_mapped_equals_read(tmp_path, sim, float16):
     assert mapped.mapped and not read.mapped
     assert isinstance(mapped.image_emb, np.memmap) and not mapped.image_emb.flags.writeable
     assert mapped.image_emb.dtype == (np.float16 if float16 else np.float32)
-    np.testing.assert_allclose(np.asarray(mapped.image_emb, np.float32), read.image_emb, atol=1e-3 if float16 else 1e-7)
+    np.testing.assert_allclose(
+        np.asarray(mapped.image_emb, np.float32), read.image_emb, atol=1e-3 if float16 else 1e-7
+    )
     assert mapped.image_id == read.image_id and mapped.meta == read.meta
     splits = [[0], [1, 2], [3, 4, 5, 6]]
     for method in ("bliss", "knn", "maxsim"):

@@ -10,7 +10,13 @@ from streamlit.testing.v1 import AppTest
 
 from bliss_core import make_simulated_bundle, save_bundle
 from bliss_core.core.diagnostics import bundle_clustering_stats, error_rates_by_dict_similarity
-from bliss_core.core.findings import clustering_finding, dictionary_finding, error_curves_finding, gain_finding, knn_finding
+from bliss_core.core.findings import (
+    clustering_finding,
+    dictionary_finding,
+    error_curves_finding,
+    gain_finding,
+    knn_finding,
+)
 from bliss_core.core.whatif import WhatIfResult, why_verdicts_differ
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -157,16 +163,26 @@ def test_share_params_name_bundles_by_file_name_only(tmp_path, monkeypatch):
     from bliss_core.app.state import source_params
 
     assert source_params({"kind": "simulation"}) == {"src": "sim"}
-    assert source_params({"kind": "bundle_file", "path": "/srv/data/cifar.npz"}) == {"src": "bundle", "bundle": "cifar.npz"}
-    assert shareable({"kind": "bundle_upload"})[0] is False and "upload" in shareable({"kind": "bundle_upload"})[1]
+    assert source_params({"kind": "bundle_file", "path": "/srv/data/cifar.npz"}) == {
+        "src": "bundle",
+        "bundle": "cifar.npz",
+    }
+    assert (
+        shareable({"kind": "bundle_upload"})[0] is False
+        and "upload" in shareable({"kind": "bundle_upload"})[1]
+    )
     assert shareable({"kind": "model"})[0] is False
 
 
 def test_a_link_reopens_the_bundle_it_names(tmp_path, monkeypatch):
     import os
 
-    first = save_bundle(make_simulated_bundle(seed=1, n_dict=60, dim=24, test_per_class=20), tmp_path / "one.npz")
-    second = save_bundle(make_simulated_bundle(seed=2, n_dict=60, dim=24, test_per_class=20), tmp_path / "two.npz")
+    first = save_bundle(
+        make_simulated_bundle(seed=1, n_dict=60, dim=24, test_per_class=20), tmp_path / "one.npz"
+    )
+    second = save_bundle(
+        make_simulated_bundle(seed=2, n_dict=60, dim=24, test_per_class=20), tmp_path / "two.npz"
+    )
     monkeypatch.setenv("BLISS_BUNDLE", os.pathsep.join([str(first), str(second)]))
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.query_params.update({"src": "bundle", "bundle": "two.npz", "lam": "0.75"})
@@ -204,8 +220,15 @@ def test_share_panel_warns_that_localhost_links_reach_nobody():
 # -- what-if ------------------------------------------------------------------------------------
 def _result(score, threshold):
     score = np.asarray(score, float)
-    return WhatIfResult(internal=score, external=score * 0, score=score, nearest_class=np.zeros(len(score), int),
-                        anomalous=score >= threshold, threshold=threshold, test_metrics=None)
+    return WhatIfResult(
+        internal=score,
+        external=score * 0,
+        score=score,
+        nearest_class=np.zeros(len(score), int),
+        anomalous=score >= threshold,
+        threshold=threshold,
+        test_metrics=None,
+    )
 
 
 def test_why_verdicts_differ():
@@ -232,9 +255,11 @@ def test_score_histogram_download_is_share_of_group():
     fig = score_histogram(scores, np.r_[np.zeros(10, bool), np.ones(90, bool)], threshold=0.5, nbins=2)
     normal, anomalous = fig.data
     assert normal.name == "normal test images (10)" and anomalous.name == "anomalies (90)"
+
     def values(y):  # the fast figure path stores arrays as plotly's typed-array dicts
         if isinstance(y, dict):
             import base64
+
             return np.frombuffer(base64.b64decode(y["bdata"]), dtype=y["dtype"])
         return np.asarray(y, float)
 
@@ -247,8 +272,15 @@ def test_legend_has_one_entry_per_class():
 
     b = make_simulated_bundle(n_dict=40, dim=24, test_per_class=10, train_per_class=10)
     jp = joint_points(b, [0], sample_size=200, dict_size=40)
-    fig = projection_scatter(np.random.default_rng(0).random((len(jp.ids), 2)), jp.modality, jp.text, jp.ids,
-                             jp.class_name, color_by="class", detail=jp.detail)
+    fig = projection_scatter(
+        np.random.default_rng(0).random((len(jp.ids), 2)),
+        jp.modality,
+        jp.text,
+        jp.ids,
+        jp.class_name,
+        color_by="class",
+        detail=jp.detail,
+    )
     image_traces = [t.name for t in fig.data if t.name.startswith("images")]
     assert len(image_traces) == len(set(jp.class_name[: (jp.modality == "image").sum()]))
     colors = [t.marker.color for t in fig.data if t.name.startswith("images")]
@@ -262,8 +294,15 @@ def _table_script():
     from bliss_core.app.tables import show_table
 
     st.session_state["presenter"] = st.session_state.get("mode") == "presenter"
-    show_table(pd.DataFrame({"name": ["![x](http://127.0.0.1:9/p.png)", "<img src=x>", "plain"],
-                             "AUROC": [0.912345, float("nan"), 0.5], "n": [1000, 2, 3]}))
+    show_table(
+        pd.DataFrame(
+            {
+                "name": ["![x](http://127.0.0.1:9/p.png)", "<img src=x>", "plain"],
+                "AUROC": [0.912345, float("nan"), 0.5],
+                "n": [1000, 2, 3],
+            }
+        )
+    )
 
 
 def test_presenter_tables_are_static_escaped_and_rounded():

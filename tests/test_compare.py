@@ -31,7 +31,9 @@ def two(tmp_path):
     a = random_bundle(seed=1, n_dict=30)
     a.meta.update(model="ViT-T", pretrained="tag-a", prompt="a photo of a {}", dictionary="words.txt")
     b = random_bundle(seed=2, n_dict=30)
-    b.meta.update(model="ViT-U", pretrained="random", untrained=True, prompt="openai-imagenet", dictionary="imagenet")
+    b.meta.update(
+        model="ViT-U", pretrained="random", untrained=True, prompt="openai-imagenet", dictionary="imagenet"
+    )
     return save_bundle(a, tmp_path / "alpha.npz"), save_bundle(b, tmp_path / "beta.npz"), a, b
 
 
@@ -54,8 +56,17 @@ def test_json_keys_and_meta(two, capsys):
     assert (res["setup"], res["lam"], res["topk"]) == ("one-class", 0.25, 5)
     row_a, row_b = res["bundles"]
     assert row_a["name"] == "alpha" and row_a["path"] == str(a_path)
-    assert row_a["meta"] == {"model": "ViT-T", "weights": "tag-a", "prompt": "a photo of a {}", "dictionary": "words.txt"}
-    assert row_b["meta"]["prompt"] == "openai-imagenet" and row_b["untrained"] is True and row_a["untrained"] is False
+    assert row_a["meta"] == {
+        "model": "ViT-T",
+        "weights": "tag-a",
+        "prompt": "a photo of a {}",
+        "dictionary": "words.txt",
+    }
+    assert (
+        row_b["meta"]["prompt"] == "openai-imagenet"
+        and row_b["untrained"] is True
+        and row_a["untrained"] is False
+    )
     for row in res["bundles"]:
         assert set(STATS) <= set(row["clustering"])
         assert set(row["auroc"]) == {"internal", "bliss", "maxsim", "knn"}
@@ -100,13 +111,17 @@ def test_aurocs_and_best_against_scoring_each_split_afresh():
             out.append(roc_auc_score(y, make().fit_bundle(b, s).decision_function(test)))
         return float(np.mean(out))
 
-    assert row["auroc"]["internal"] == pytest.approx(mean_auroc(lambda: BlissScorer(lam=0.0, topk=4)), abs=1e-9)
+    assert row["auroc"]["internal"] == pytest.approx(
+        mean_auroc(lambda: BlissScorer(lam=0.0, topk=4)), abs=1e-9
+    )
     assert row["auroc"]["bliss"] == pytest.approx(mean_auroc(lambda: BlissScorer(lam=0.6, topk=4)), abs=1e-9)
     assert row["auroc"]["maxsim"] == pytest.approx(mean_auroc(MaxSimScorer), abs=1e-9)
     assert row["auroc"]["knn"] == pytest.approx(mean_auroc(lambda: KNNScorer(k=3)), abs=1e-9)
     # the grid: K clipped to the 25 entries
-    grid = {(lam, k): mean_auroc(lambda: BlissScorer(lam=lam, topk=k))
-            for lam, k in itertools.product([0, 0.25, 0.5, 0.75, 1, 1.5, 2], [1, 5, 10, 20, 25])}
+    grid = {
+        (lam, k): mean_auroc(lambda: BlissScorer(lam=lam, topk=k))
+        for lam, k in itertools.product([0, 0.25, 0.5, 0.75, 1, 1.5, 2], [1, 5, 10, 20, 25])
+    }
     best = max(grid.values())
     assert row["best"]["auroc"] == pytest.approx(best, abs=1e-9)
     assert grid[(row["best"]["lam"], row["best"]["topk"])] == pytest.approx(best, abs=1e-9)
@@ -157,8 +172,10 @@ def test_report_html_shares_plotly_js_and_escapes(tmp_path, capsys):
     sim = make_simulated_bundle(test_per_class=20, train_per_class=20, n_dict=60, dim=24)
     sim.class_names[0] = '<img src=x onerror="alert(1)">'
     a = save_bundle(sim, tmp_path / "a.npz")
-    b = save_bundle(make_simulated_bundle(test_per_class=20, train_per_class=20, n_dict=60, dim=24, text_bias=0.0),
-                    tmp_path / "<b>.npz")
+    b = save_bundle(
+        make_simulated_bundle(test_per_class=20, train_per_class=20, n_dict=60, dim=24, text_bias=0.0),
+        tmp_path / "<b>.npz",
+    )
     out = tmp_path / "new" / "report"
     assert main(["compare", str(a), str(b), "--setup", "1", "--out", str(out), "--projection", "pca"]) == 0
     capsys.readouterr()
@@ -263,8 +280,10 @@ def test_compare_does_not_import_torch(two):
     import subprocess
     import sys
 
-    code = ("import sys, json; from bliss_core.cli import main; "
-            f"rc = main(['compare', {str(two[0])!r}, {str(two[1])!r}, '--setup', '1', '--json']); "
-            "print('torch' in sys.modules); sys.exit(rc)")
+    code = (
+        "import sys, json; from bliss_core.cli import main; "
+        f"rc = main(['compare', {str(two[0])!r}, {str(two[1])!r}, '--setup', '1', '--json']); "
+        "print('torch' in sys.modules); sys.exit(rc)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "False"

@@ -72,7 +72,9 @@ def test_two_bundle_files_side_by_side(monkeypatch, tmp_path):
     stats = _frame(at, "text ↔ text")
     for row, bundle in zip(stats.to_dict("records"), (a, b)):
         ref = bundle_clustering_stats(bundle)
-        assert row["text ↔ text"] == pytest.approx(ref["text_text"]) and row["modality gap"] == pytest.approx(ref["modality_gap"])
+        assert row["text ↔ text"] == pytest.approx(ref["text_text"]) and row["modality gap"] == pytest.approx(
+            ref["modality_gap"]
+        )
     # BLISS's gain at the session's lambda and K, against the protocol's evaluation
     gains = _frame(at, "gain")
     assert at.multiselect(key="cmp_normal").value == ["airplane"]
@@ -85,7 +87,9 @@ def test_two_bundle_files_side_by_side(monkeypatch, tmp_path):
     flags = []
     for bundle in (a, b):
         test = bundle.test_idx
-        scores = BlissScorer(lam=0.5, topk=10).fit_bundle(bundle, [0]).decision_function(bundle.image_emb[test])
+        scores = (
+            BlissScorer(lam=0.5, topk=10).fit_bundle(bundle, [0]).decision_function(bundle.image_emb[test])
+        )
         y = bundle.image_label[test] != 0
         flags.append(dict(zip(bundle.image_names(test), scores >= threshold_at_tpr(y, scores, 0.95))))
     changed = sorted(i for i in flags[0] if flags[0][i] != flags[1][i])
@@ -141,10 +145,16 @@ def test_simulations_by_default_and_with_other_knobs(monkeypatch):
 
 def test_uploads_join_the_comparison(monkeypatch, tmp_path):
     at = _start(monkeypatch, None)
-    data = save_bundle(make_simulated_bundle(seed=7, test_per_class=20, train_per_class=20, n_dict=60, dim=24),
-                       tmp_path / "mine.npz").read_bytes()
-    at.file_uploader(key="cmp_upload").set_value([("mine.npz", data, "application/octet-stream"),
-                                                  ("broken.npz", b"not a zip", "application/octet-stream")]).run()
+    data = save_bundle(
+        make_simulated_bundle(seed=7, test_per_class=20, train_per_class=20, n_dict=60, dim=24),
+        tmp_path / "mine.npz",
+    ).read_bytes()
+    at.file_uploader(key="cmp_upload").set_value(
+        [
+            ("mine.npz", data, "application/octet-stream"),
+            ("broken.npz", b"not a zip", "application/octet-stream"),
+        ]
+    ).run()
     _ok(at)
     assert "upload: mine.npz" in at.multiselect(key="cmp_selected").value  # a new upload joins at once
     assert any("broken.npz" in str(t.value) and "not an .npz bundle" in str(t.value) for t in at.text)
@@ -174,8 +184,9 @@ def test_screenshot_in_chromium(tmp_path):
 
     sync_api = playwright_or_skip()
     paths = _bundles(tmp_path)
-    with running_streamlit(ROOT / "app.py", env={"BLISS_BUNDLE": os.pathsep.join(paths)},
-                           log_name="compare-page.log") as (url, _, _):
+    with running_streamlit(
+        ROOT / "app.py", env={"BLISS_BUNDLE": os.pathsep.join(paths)}, log_name="compare-page.log"
+    ) as (url, _, _):
         with sync_api.sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             try:

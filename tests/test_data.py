@@ -39,10 +39,17 @@ def png_bomb(w: int = 100_000, h: int = 100_000) -> bytes:
     """A valid PNG header claiming w x h pixels (a few hundred bytes on disk)."""
 
     def chunk(tag: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + tag + body + struct.pack(">I", zlib.crc32(tag + body) & 0xFFFFFFFF)
+        return (
+            struct.pack(">I", len(body)) + tag + body + struct.pack(">I", zlib.crc32(tag + body) & 0xFFFFFFFF)
+        )
 
     ihdr = struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 1024)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 1024))
+        + chunk(b"IEND", b"")
+    )
 
 
 def animated_gif() -> bytes:
@@ -187,7 +194,9 @@ def test_folder_without_split_top_folder_and_limit(tmp_path):
     assert sum(1 for it in lim.items if it.label == 1 and it.is_train) == 3
     assert sum(1 for it in lim.items if it.label == 1 and not it.is_train) == 2
     assert [it.image_id for it in lim.items if it.label == 0 and it.is_train] == [
-        "mydata/a/00.png", "mydata/a/01.png", "mydata/a/02.png"
+        "mydata/a/00.png",
+        "mydata/a/01.png",
+        "mydata/a/02.png",
     ]
 
 
@@ -198,16 +207,26 @@ def test_confined_sources_stay_inside_their_folder(tmp_path):
     (root / "escape").symlink_to(tmp_path / "outside")
     assert open_source("folder:ds", confine_to=root).class_names == ["c"]  # relative to the root
     assert open_source(f"folder:{root / 'ds'}", confine_to=root).class_names == ["c"]
-    for spec in ("folder:../outside", f"folder:{tmp_path / 'outside'}", "folder:escape", "zip:../a.zip",
-                 "tinyimagenet:/etc", "folder:ds/../../outside"):
+    for spec in (
+        "folder:../outside",
+        f"folder:{tmp_path / 'outside'}",
+        "folder:escape",
+        "zip:../a.zip",
+        "tinyimagenet:/etc",
+        "folder:ds/../../outside",
+    ):
         with pytest.raises(DataError, match="outside the data folder"):
             open_source(spec, confine_to=root)
 
 
 @pytest.mark.parametrize(
     "spec, what",
-    [("folder:/nonexistent/x", "no such folder"), ("zip:/nonexistent/x.zip", "no such zip"), ("imagenet", "unknown data source"),
-     ("folder:", "needs a path")],
+    [
+        ("folder:/nonexistent/x", "no such folder"),
+        ("zip:/nonexistent/x.zip", "no such zip"),
+        ("imagenet", "unknown data source"),
+        ("folder:", "needs a path"),
+    ],
 )
 def test_source_errors(spec, what):
     with pytest.raises(DataError, match=what):
@@ -235,7 +254,7 @@ def hostile_zip(path: Path) -> None:
         zf.writestr("../escape.jpg", jpeg())
         zf.writestr("/abs/path.jpg", jpeg())
         link = zipfile.ZipInfo("data/train/cat/link.jpg")
-        link.external_attr = (0o120777 << 16)
+        link.external_attr = 0o120777 << 16
         zf.writestr(link, "/etc/passwd")
         zf.writestr("data/train/cat/bomb.jpg", b"\0" * (4 * 1024 * 1024))  # ratio ~1000:1
         zf.writestr("__MACOSX/data/train/cat/._1.jpg", b"junk")
@@ -248,8 +267,12 @@ def test_zip_source_hostile(tmp_path):
     assert src.class_names == ["cat", "dog"]
     ids = {it.image_id: it for it in src.items}
     assert set(ids) == {
-        "data/train/cat/1.jpg", "data/train/cat/2.png", "data/test/cat/3.jpg",
-        "data/train/dog/1.jpg", "data/test/dog/2.gif", "data/train/dog/fake.jpg",
+        "data/train/cat/1.jpg",
+        "data/train/cat/2.png",
+        "data/test/cat/3.jpg",
+        "data/train/dog/1.jpg",
+        "data/test/dog/2.gif",
+        "data/train/dog/fake.jpg",
     }
     skipped = dict(src.skipped)
     assert "zip-slip" in skipped["../escape.jpg"]
@@ -303,14 +326,19 @@ def test_tinyimagenet_layout(tmp_path):
         _write(root / "val" / "images" / f"val_{i}.JPEG", jpeg())
         lines.append(f"val_{i}.JPEG\t{w}\t0\t0\t10\t10")
     (root / "val" / "val_annotations.txt").write_text("\n".join(lines) + "\n")
-    (root / "words.txt").write_text("n01\tgoldfish, Carassius auratus\nn02\tsalamander\nn03\tbullfrog, Rana\n")
+    (root / "words.txt").write_text(
+        "n01\tgoldfish, Carassius auratus\nn02\tsalamander\nn03\tbullfrog, Rana\n"
+    )
     src = open_source(f"tinyimagenet:{tmp_path}")
     assert src.class_names == ["goldfish", "salamander", "bullfrog"]
     train = [it for it in src.items if it.is_train]
     test = [it for it in src.items if not it.is_train]
     assert len(train) == 9
     assert sorted((it.image_id, it.label) for it in test) == [
-        ("val/images/val_0.JPEG", 0), ("val/images/val_1.JPEG", 1), ("val/images/val_2.JPEG", 2), ("val/images/val_3.JPEG", 0)
+        ("val/images/val_0.JPEG", 0),
+        ("val/images/val_1.JPEG", 1),
+        ("val/images/val_2.JPEG", 2),
+        ("val/images/val_3.JPEG", 0),
     ]
     assert "unknown class" in dict(src.skipped)["val/images/val_4.JPEG"]
     lim = open_source(f"tinyimagenet:{root}", per_class_limit=1)
@@ -330,7 +358,18 @@ def test_cifar_offline_fails_fast(tmp_path, monkeypatch):
 @pytest.mark.skipif(not CIFAR10_ZIP.is_file(), reason="../shared/data/cifar10.zip not available")
 def test_real_cifar10_zip_layout():
     src = open_source(f"zip:{CIFAR10_ZIP}", per_class_limit=2)
-    assert src.class_names == ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+    assert src.class_names == [
+        "airplane",
+        "automobile",
+        "bird",
+        "cat",
+        "deer",
+        "dog",
+        "frog",
+        "horse",
+        "ship",
+        "truck",
+    ]
     assert len(src.items) == 40
     assert sum(it.is_train for it in src.items) == 20
     assert src.items[0].image_id.startswith("cifar10/train/airplane/")

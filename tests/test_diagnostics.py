@@ -46,7 +46,11 @@ def test_simulation_shows_text_clustering():
 
 def test_avg_dict_similarity_is_mean_of_similarities():
     b = random_bundle()
-    np.testing.assert_allclose(avg_dict_similarity(b.image_emb, b.dict_text_emb), (b.image_emb @ b.dict_text_emb.T).mean(1), atol=1e-6)
+    np.testing.assert_allclose(
+        avg_dict_similarity(b.image_emb, b.dict_text_emb),
+        (b.image_emb @ b.dict_text_emb.T).mean(1),
+        atol=1e-6,
+    )
 
 
 def test_threshold_and_confusion():
@@ -73,7 +77,10 @@ def test_diagnose_writes_stats_and_figures(tmp_path, capsys):
     b.class_names[1] = '<img src=x onerror="alert(1)">'
     path = save_bundle(b, tmp_path / "b.npz")
     out = tmp_path / "diag"
-    assert main(["diagnose", "--bundle", str(path), "--out", str(out), "--projection", "pca", "--normal", "1"]) == 0
+    assert (
+        main(["diagnose", "--bundle", str(path), "--out", str(out), "--projection", "pca", "--normal", "1"])
+        == 0
+    )
     stats = json.loads((out / "stats.json").read_text())
     expected = clustering_stats(b.image_emb, np.vstack([b.class_text_emb, b.dict_text_emb]))
     assert stats["clustering"]["labels_and_dictionary"]["text_text"] == pytest.approx(expected["text_text"])
@@ -81,7 +88,7 @@ def test_diagnose_writes_stats_and_figures(tmp_path, capsys):
     for name in ("projection_pca", "similarity_histograms", "errors_vs_dict_similarity_internal", "roc"):
         html = (out / f"{name}.html").read_text()
         assert "plotly" in html.lower()
-        assert '<img src=x onerror' not in html
+        assert "<img src=x onerror" not in html
     pngs = sorted(p.name for p in out.glob("*.png"))
     err = capsys.readouterr().err
     if shutil.which("chromium") or shutil.which("google-chrome"):

@@ -103,9 +103,12 @@ def test_cli_dictionary_file_escapes_control_characters(tmp_path, capsys):
 
 def test_cli_dictionary_into_a_closed_pipe_is_quiet(tmp_path):
     """`bliss dictionary imagenet21k | head -1`: one line, no traceback, no torch."""
-    code = ("import sys; from bliss_core.cli import main; rc = main(['dictionary', 'imagenet21k']); "
-            "sys.stderr.write('torch' if 'torch' in sys.modules else ''); sys.exit(rc)")
-    proc = subprocess.run(f"{sys.executable} -c \"{code}\" | head -n 1", shell=True, capture_output=True, text=True,
-                          check=True)
+    code = (
+        "import sys; from bliss_core.cli import main; rc = main(['dictionary', 'imagenet21k']); "
+        "sys.stderr.write('torch' if 'torch' in sys.modules else ''); sys.exit(rc)"
+    )
+    proc = subprocess.run(
+        f'{sys.executable} -c "{code}" | head -n 1', shell=True, capture_output=True, text=True, check=True
+    )
     assert len(proc.stdout.splitlines()) == 1
     assert proc.stderr == "", proc.stderr

@@ -71,14 +71,30 @@ def env(tmp_path_factory):
     return {"root": root, "cfg": str(cfg), "words": str(words)}
 
 
-def _cli(env, *args: str, cache: Path, extra_env: dict | None = None, wait: bool = True, script: str | None = None):
+def _cli(
+    env, *args: str, cache: Path, extra_env: dict | None = None, wait: bool = True, script: str | None = None
+):
     cmd = [sys.executable]
     cmd += ["-c", script] if script else ["-m", "bliss_core"]
-    cmd += ["embed", "--model", env["cfg"], "--pretrained", "random", "--dictionary", env["words"],
-            "--cache-dir", str(cache), "--device", "cpu", *args]
+    cmd += [
+        "embed",
+        "--model",
+        env["cfg"],
+        "--pretrained",
+        "random",
+        "--dictionary",
+        env["words"],
+        "--cache-dir",
+        str(cache),
+        "--device",
+        "cpu",
+        *args,
+    ]
     e = dict(os.environ, PYTHONPATH=str(REPO), **(extra_env or {}))
     if not wait:
-        return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=e, cwd=REPO)
+        return subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=e, cwd=REPO
+        )
     return subprocess.run(cmd, capture_output=True, text=True, env=e, cwd=REPO, timeout=240)
 
 
@@ -96,8 +112,15 @@ def test_api_folder_cache_and_corruption(env, tmp_path):
     data = make_folder(tmp_path / "ds")
     cache = tmp_path / "cache"
     events = []
-    kw = dict(model=env["cfg"], pretrained="random", dictionary=env["words"], device="cpu", batch_size=4,
-              cache_dir=cache, progress=events.append)
+    kw = dict(
+        model=env["cfg"],
+        pretrained="random",
+        dictionary=env["words"],
+        device="cpu",
+        batch_size=4,
+        cache_dir=cache,
+        progress=events.append,
+    )
     b1, r1 = embed_dataset(f"folder:{data}", out=tmp_path / "b1.npz", **kw)
     assert b1.meta["untrained"] is True and b1.untrained
     assert b1.class_names == ["cat", "dog"] and b1.dict_names == WORDS
@@ -129,8 +152,16 @@ def test_api_folder_cache_and_corruption(env, tmp_path):
 
 def test_api_paper_preprocessing_and_limit(env, tmp_path):
     data = make_folder(tmp_path / "ds", n_per=4, bad=False)
-    b, r = embed_dataset(f"folder:{data}", model=env["cfg"], pretrained="random", dictionary=WORDS, device="cpu",
-                         per_class_limit=2, preprocess="paper", cache_dir=tmp_path / "c")
+    b, r = embed_dataset(
+        f"folder:{data}",
+        model=env["cfg"],
+        pretrained="random",
+        dictionary=WORDS,
+        device="cpu",
+        per_class_limit=2,
+        preprocess="paper",
+        cache_dir=tmp_path / "c",
+    )
     assert b.image_emb.shape[0] == 8 and b.meta["preprocessing"]["mode"] == "paper"
     assert b.meta["dictionary"] == "list of 5 entries" and r.out is None
 
@@ -143,13 +174,28 @@ def test_cli_errors_are_one_line(env, tmp_path, capsys):
         ["--data", "cifar10", "--out", str(tmp_path / "x.npz"), "--batch-size", "0"],
     ]
     for extra in cases:
-        rc = cli_main(["embed", "--model", env["cfg"], "--pretrained", "random", "--dictionary", env["words"], *extra])
+        rc = cli_main(
+            ["embed", "--model", env["cfg"], "--pretrained", "random", "--dictionary", env["words"], *extra]
+        )
         err = capsys.readouterr().err.strip().splitlines()
         assert rc == 2
         assert len(err) == 1 and err[0].startswith("bliss: error: ") and "Traceback" not in err[0]
     make_folder(tmp_path / "ds", n_per=1, bad=False)
-    rc = cli_main(["embed", "--data", f"folder:{tmp_path / 'ds'}", "--model", env["cfg"], "--pretrained", "nope",
-                     "--out", str(tmp_path / "x.npz"), "--dictionary", env["words"]])
+    rc = cli_main(
+        [
+            "embed",
+            "--data",
+            f"folder:{tmp_path / 'ds'}",
+            "--model",
+            env["cfg"],
+            "--pretrained",
+            "nope",
+            "--out",
+            str(tmp_path / "x.npz"),
+            "--dictionary",
+            env["words"],
+        ]
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and err[-1].startswith("bliss: error: unknown pretrained tag 'nope'")
 
@@ -172,9 +218,29 @@ def test_cli_zip_subprocess(env, tmp_path):
 def test_cli_cifar10_slice(env, tmp_path, capsys):
     """The real CIFAR-10 JPEG archive through the command line (in-process: the subprocess path is tested above)."""
     out = tmp_path / "c10.npz"
-    rc = cli_main(["embed", "--data", f"zip:{CIFAR10_ZIP}", "--out", str(out), "--per-class-limit", "3",
-                     "--batch-size", "16", "--model", env["cfg"], "--pretrained", "random",
-                     "--dictionary", env["words"], "--cache-dir", str(tmp_path / "cache"), "--device", "cpu"])
+    rc = cli_main(
+        [
+            "embed",
+            "--data",
+            f"zip:{CIFAR10_ZIP}",
+            "--out",
+            str(out),
+            "--per-class-limit",
+            "3",
+            "--batch-size",
+            "16",
+            "--model",
+            env["cfg"],
+            "--pretrained",
+            "random",
+            "--dictionary",
+            env["words"],
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "--device",
+            "cpu",
+        ]
+    )
     err = capsys.readouterr().err
     assert rc == 0, err
     assert "60 images computed" in err
@@ -189,11 +255,30 @@ def test_cli_cifar10_slice(env, tmp_path, capsys):
 @pytest.mark.slow
 def test_three_processes_share_one_cache(env, tmp_path):
     data = make_folder(tmp_path / "ds", n_per=12, bad=False)  # 48 images
-    ref, _ = embed_dataset(f"folder:{data}", model=env["cfg"], pretrained="random", dictionary=env["words"],
-                           device="cpu", batch_size=4, cache_dir=tmp_path / "ref-cache")
+    ref, _ = embed_dataset(
+        f"folder:{data}",
+        model=env["cfg"],
+        pretrained="random",
+        dictionary=env["words"],
+        device="cpu",
+        batch_size=4,
+        cache_dir=tmp_path / "ref-cache",
+    )
     cache = tmp_path / "shared-cache"
-    procs = [_cli(env, "--data", f"folder:{data}", "--out", str(tmp_path / f"p{i}.npz"), "--batch-size", "4",
-                  cache=cache, wait=False) for i in range(3)]
+    procs = [
+        _cli(
+            env,
+            "--data",
+            f"folder:{data}",
+            "--out",
+            str(tmp_path / f"p{i}.npz"),
+            "--batch-size",
+            "4",
+            cache=cache,
+            wait=False,
+        )
+        for i in range(3)
+    ]
     results = [p.communicate(timeout=240) for p in procs]
     assert all(p.returncode == 0 for p in procs), [r[1] for r in results]
     computed = [_computed(err) for _, err in results]
@@ -230,8 +315,18 @@ SLOW_SCRIPT = textwrap.dedent(
 def test_killed_run_resumes(env, tmp_path):
     data = make_folder(tmp_path / "ds", n_per=10, bad=False)  # 40 images, 10 batches of 4
     cache = tmp_path / "cache"
-    proc = _cli(env, "--data", f"folder:{data}", "--out", str(tmp_path / "killed.npz"), "--batch-size", "4",
-                cache=cache, wait=False, script=SLOW_SCRIPT)
+    proc = _cli(
+        env,
+        "--data",
+        f"folder:{data}",
+        "--out",
+        str(tmp_path / "killed.npz"),
+        "--batch-size",
+        "4",
+        cache=cache,
+        wait=False,
+        script=SLOW_SCRIPT,
+    )
     deadline = time.monotonic() + 120
     while len(_image_shards(cache)) < 3:
         assert proc.poll() is None, proc.communicate()[1]

@@ -68,7 +68,23 @@ def test_evaluate_matches_direct_auroc_per_split():
 
 def test_bliss_beats_internal_score_on_planted_bias(sim_path, capsys):
     """The planted text clustering effect is what BLISS corrects: it must win clearly."""
-    assert main(["evaluate", "--bundle", sim_path, "--setup", "one-class", "--lam", "0,1", "--topk", "10", "--json"]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--bundle",
+                sim_path,
+                "--setup",
+                "one-class",
+                "--lam",
+                "0,1",
+                "--topk",
+                "10",
+                "--json",
+            ]
+        )
+        == 0
+    )
     out = json.loads(capsys.readouterr().out)
     internal, bliss = out["results"]
     assert internal["lam"] == 0 and bliss["lam"] == 1
@@ -77,7 +93,10 @@ def test_bliss_beats_internal_score_on_planted_bias(sim_path, capsys):
 
 
 def test_json_schema_single_point(sim_path, capsys):
-    assert main(["evaluate", "--bundle", sim_path, "--setup", "6", "--lam", "0.5", "--topk", "10", "--json"]) == 0
+    assert (
+        main(["evaluate", "--bundle", sim_path, "--setup", "6", "--lam", "0.5", "--topk", "10", "--json"])
+        == 0
+    )
     out = json.loads(capsys.readouterr().out)
     assert out["method"] == "bliss" and out["setup"] == "cifar10-zoc"
     assert len(out["splits"]) == 5 and out["splits"][0]["normal"] == [0, 1, 9, 7, 3, 2]
@@ -88,7 +107,25 @@ def test_json_schema_single_point(sim_path, capsys):
 
 @pytest.mark.parametrize("method", ["maxsim", "knn", "mcm"])
 def test_baselines_run(sim_path, capsys, method):
-    assert main(["evaluate", "--bundle", sim_path, "--normal-sets", "0,1;2,3", "--lam", "0.5", "--topk", "10", "--method", method, "--json"]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--bundle",
+                sim_path,
+                "--normal-sets",
+                "0,1;2,3",
+                "--lam",
+                "0.5",
+                "--topk",
+                "10",
+                "--method",
+                method,
+                "--json",
+            ]
+        )
+        == 0
+    )
     out = json.loads(capsys.readouterr().out)
     assert out["method"] == method and 0.5 < out["auroc_mean"] <= 1
 
@@ -106,7 +143,9 @@ def test_grid_reuses_lambda_independent_work(sim_path, monkeypatch):
 
     calls = []
     original = scoring.BlissScorer.precompute
-    monkeypatch.setattr(scoring.BlissScorer, "precompute", lambda self, *a, **k: calls.append(1) or original(self, *a, **k))
+    monkeypatch.setattr(
+        scoring.BlissScorer, "precompute", lambda self, *a, **k: calls.append(1) or original(self, *a, **k)
+    )
     b = make_simulated_bundle(seed=1)
     evaluate(b, setup_splits("one-class", 10), lams=[0, 0.5, 1, 2], topks=[1, 5, 10])
     assert calls == [1]
@@ -114,7 +153,24 @@ def test_grid_reuses_lambda_independent_work(sim_path, monkeypatch):
 
 def test_score_writes_csv(sim_path, tmp_path):
     out = tmp_path / "scores.csv"
-    assert main(["score", "--bundle", sim_path, "--normal", "0,3", "--lam", "0.5", "--topk", "10", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "score",
+                "--bundle",
+                sim_path,
+                "--normal",
+                "0,3",
+                "--lam",
+                "0.5",
+                "--topk",
+                "10",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     rows = list(csv.DictReader(out.open()))
     assert len(rows) == 1000
     anomalous = [float(r["score"]) for r in rows if r["is_anomaly"] == "1"]
@@ -155,8 +211,12 @@ def test_test_split_without_normal_images(tmp_path, capsys):
 def test_cli_bad_bundle_subprocess_has_no_traceback(tmp_path):
     bad = tmp_path / "bad.npz"
     bad.write_text("<html>not a bundle</html>")
-    proc = subprocess.run([sys.executable, "-m", "bliss_core", "evaluate", "--bundle", str(bad), "--setup", "1"],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bliss_core", "evaluate", "--bundle", str(bad), "--setup", "1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and str(bad) in proc.stderr and "Traceback" not in proc.stderr
 

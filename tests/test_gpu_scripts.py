@@ -28,9 +28,27 @@ def _env() -> dict:
 
 def test_gpu_score_smoke_on_cpu(tmp_path):
     out = tmp_path / "gpu-score.json"
-    proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "gpu_score.py"), "--device", "cpu",
-                           "--test", "1200", "--dict", "300", "--repeats", "1", "--out", str(out)],
-                          capture_output=True, text=True, env=_env(), cwd=REPO, timeout=180)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "benchmarks" / "gpu_score.py"),
+            "--device",
+            "cpu",
+            "--test",
+            "1200",
+            "--dict",
+            "300",
+            "--repeats",
+            "1",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        cwd=REPO,
+        timeout=180,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     rec = json.loads(out.read_text())
     assert json.loads(proc.stdout)["device"] == "cpu" and rec["bundle_mapped"] is True
@@ -59,9 +77,27 @@ def test_gpu_embed_smoke_on_cpu(tmp_path):
                 zf.writestr(f"cifar/train/{c}/{i}.jpg", _jpeg(rng))
     cfg = write_tiny_config(tmp_path / "cfg")
     out = tmp_path / "gpu-embed.json"
-    proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "gpu_embed.py"), "--device", "cpu",
-                           "--data", str(data), "--models", str(cfg), "--batch-size", "4", "--out", str(out)],
-                          capture_output=True, text=True, env=_env(), cwd=REPO, timeout=180)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "benchmarks" / "gpu_embed.py"),
+            "--device",
+            "cpu",
+            "--data",
+            str(data),
+            "--models",
+            str(cfg),
+            "--batch-size",
+            "4",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        cwd=REPO,
+        timeout=180,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     (rec,) = json.loads(out.read_text())
     assert rec["model"] == "bliss-tiny-test" and rec["device"].startswith("cpu") and rec["n_images"] == 6
@@ -74,16 +110,28 @@ def test_gpu_embed_without_cuda_says_so():
 
     if torch.cuda.is_available():
         pytest.skip("a CUDA GPU is present")
-    proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "gpu_embed.py")], capture_output=True, text=True,
-                          env=_env(), cwd=REPO, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "gpu_embed.py")],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        cwd=REPO,
+        timeout=120,
+    )
     assert proc.returncode == 2 and "--device cpu" in proc.stderr
 
 
 @pytest.mark.slow
 def test_scale_benchmark_quick_runs():
     """`benchmarks/scale.py --quick` (tiny sizes) runs its sections and writes their JSON."""
-    proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "scale.py"), "--quick", "--only", "ratio,tests,live"],
-                          capture_output=True, text=True, env=_env(), cwd=REPO, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "scale.py"), "--quick", "--only", "ratio,tests,live"],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        cwd=REPO,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     results = REPO / "benchmarks" / "results"
     ratio = json.loads((results / "scale-ratio-quick.json").read_text())

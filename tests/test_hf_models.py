@@ -32,14 +32,34 @@ def env(tmp_path_factory):
     root = tmp_path_factory.mktemp("hf")
     words = root / "words.txt"
     words.write_text("\n".join(WORDS) + "\n")
-    return {"root": root, "images": write_image_folder(root / "imgs"), "words": str(words),
-            "models": {k: write_tiny_hf(root / k, k) for k in DIMS}}
+    return {
+        "root": root,
+        "images": write_image_folder(root / "imgs"),
+        "words": str(words),
+        "models": {k: write_tiny_hf(root / k, k) for k in DIMS},
+    }
 
 
 def _embed(env, kind_or_dir, out, cache, *extra: str) -> int:
     model = env["models"].get(kind_or_dir, kind_or_dir)
-    return main(["embed", "--data", f"folder:{env['images']}", "--model", f"hf:{model}", "--dictionary", env["words"],
-                 "--cache-dir", str(cache), "--device", "cpu", "--out", str(out), *extra])
+    return main(
+        [
+            "embed",
+            "--data",
+            f"folder:{env['images']}",
+            "--model",
+            f"hf:{model}",
+            "--dictionary",
+            env["words"],
+            "--cache-dir",
+            str(cache),
+            "--device",
+            "cpu",
+            "--out",
+            str(out),
+            *extra,
+        ]
+    )
 
 
 def _cosines_from_forward(kind: str, folder, root, bundle) -> np.ndarray:
@@ -65,8 +85,12 @@ def _cosines_from_forward(kind: str, folder, root, bundle) -> np.ndarray:
             return (out.logits_per_image / model.logit_scale.exp()).numpy()
         rows = []
         for i in range(len(images)):  # BLIP's ITC scores: one image against every prompt
-            out = model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"],
-                        pixel_values=pixels[i:i + 1].expand(len(prompts), -1, -1, -1), use_itm_head=False)
+            out = model(
+                input_ids=enc["input_ids"],
+                attention_mask=enc["attention_mask"],
+                pixel_values=pixels[i : i + 1].expand(len(prompts), -1, -1, -1),
+                use_itm_head=False,
+            )
             rows.append(out.itm_score[0].numpy())
         return np.stack(rows)
 
@@ -84,7 +108,9 @@ def test_bliss_embed_hf_model_end_to_end(env, tmp_path, capsys, kind):
     assert b.meta["pretrained"] == kind and len(b.meta["weights_sha256"]) == 64
     np.testing.assert_allclose(np.linalg.norm(b.image_emb, axis=1), 1, atol=1e-5)
     ours = b.image_emb @ b.class_text_emb.T
-    np.testing.assert_allclose(ours, _cosines_from_forward(kind, env["models"][kind], env["images"], b), atol=2e-5)
+    np.testing.assert_allclose(
+        ours, _cosines_from_forward(kind, env["models"][kind], env["images"], b), atol=2e-5
+    )
     # the bundle is usable without a model, and a rerun comes from the cache
     assert main(["evaluate", "--bundle", str(out), "--setup", "1", "--topk", "2", "--json"]) == 0
     assert 0 <= json.loads(capsys.readouterr().out)["auroc_mean"] <= 1
@@ -106,7 +132,9 @@ def test_hf_cache_identity_differs_from_open_clip(env, tmp_path):
 
 def test_random_weights_and_missing_weights_are_untrained(env, tmp_path, capsys):
     rnd = load_model(f"hf:{env['models']['blip']}", "random", device="cpu")
-    assert rnd.untrained and rnd.meta["pretrained"] == "random" and rnd.meta["weights_id"].startswith("random:")
+    assert (
+        rnd.untrained and rnd.meta["pretrained"] == "random" and rnd.meta["weights_id"].startswith("random:")
+    )
     # a checkpoint without the bliss_untrained marker but lacking a projection: transformers
     # initialises it at random, and bliss says so
     from safetensors.torch import load_file, save_file
@@ -144,21 +172,25 @@ def test_hub_id_offline_fails_fast_in_one_sentence(tmp_path, monkeypatch):
     assert time.monotonic() - t0 < 10
 
 
-@pytest.mark.parametrize("ref, pretrained, message", [
-    ("", None, "needs a model id or a local folder"),
-    ("/no/such/folder", None, "no such model folder"),
-    ("FILE", None, "is a file"),
-    ("BERT", None, "'bert' model"),
-    ("CLIP", "laion2b", "does not apply to hf: models"),
-])
+@pytest.mark.parametrize(
+    "ref, pretrained, message",
+    [
+        ("", None, "needs a model id or a local folder"),
+        ("/no/such/folder", None, "no such model folder"),
+        ("FILE", None, "is a file"),
+        ("BERT", None, "'bert' model"),
+        ("CLIP", "laion2b", "does not apply to hf: models"),
+    ],
+)
 def test_bad_references_raise_one_sentence(env, tmp_path, ref, pretrained, message):
     if ref == "FILE":
         ref = str(env["words"])
     elif ref == "BERT":
         import transformers as T
 
-        T.BertConfig(vocab_size=10, hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
-                     intermediate_size=8).save_pretrained(tmp_path / "bert")
+        T.BertConfig(
+            vocab_size=10, hidden_size=8, num_hidden_layers=1, num_attention_heads=2, intermediate_size=8
+        ).save_pretrained(tmp_path / "bert")
         ref = str(tmp_path / "bert")
     elif ref == "CLIP":
         ref = str(env["models"]["clip"])

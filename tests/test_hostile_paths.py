@@ -32,9 +32,14 @@ class _Upload:
 
 
 GOOD = {
-    "plain.jpg": jpeg, "plain.png": png, "cmyk.jpg": cmyk_jpeg, "16bit.png": png16,
-    "palette.png": palette_transparent_png, "rotated.jpg": exif_rotated_jpeg,
-    "anim.gif": animated_gif, "gray.png": grayscale_png,
+    "plain.jpg": jpeg,
+    "plain.png": png,
+    "cmyk.jpg": cmyk_jpeg,
+    "16bit.png": png16,
+    "palette.png": palette_transparent_png,
+    "rotated.jpg": exif_rotated_jpeg,
+    "anim.gif": animated_gif,
+    "gray.png": grayscale_png,
 }
 BAD = {
     "empty.jpg": lambda: b"",

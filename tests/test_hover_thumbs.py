@@ -27,7 +27,7 @@ def _png(size=(200, 100), color=(220, 20, 20)) -> bytes:
 
 def _decode(uri: str) -> Image.Image:
     assert uri.startswith(PREFIX)
-    im = Image.open(io.BytesIO(base64.b64decode(uri[len(PREFIX):])))
+    im = Image.open(io.BytesIO(base64.b64decode(uri[len(PREFIX) :])))
     im.load()
     return im
 
@@ -126,11 +126,17 @@ def _bundle_of_folder(tmp_path) -> str:
     src = open_source(f"folder:{root}")
     items = src.items
     rng = np.random.default_rng(0)
-    b = Bundle(image_emb=rng.standard_normal((len(items), 16)).astype(np.float32),
-               image_label=np.array([it.label for it in items]), image_is_train=np.array([it.is_train for it in items]),
-               class_names=list(src.class_names), class_text_emb=rng.standard_normal((2, 16)).astype(np.float32),
-               dict_names=[f"w{j}" for j in range(20)], dict_text_emb=rng.standard_normal((20, 16)).astype(np.float32),
-               meta={"dataset": src.spec}, image_id=[it.image_id for it in items])
+    b = Bundle(
+        image_emb=rng.standard_normal((len(items), 16)).astype(np.float32),
+        image_label=np.array([it.label for it in items]),
+        image_is_train=np.array([it.is_train for it in items]),
+        class_names=list(src.class_names),
+        class_text_emb=rng.standard_normal((2, 16)).astype(np.float32),
+        dict_names=[f"w{j}" for j in range(20)],
+        dict_text_emb=rng.standard_normal((20, 16)).astype(np.float32),
+        meta={"dataset": src.spec},
+        image_id=[it.image_id for it in items],
+    )
     return str(save_bundle(b, tmp_path / "b.npz"))
 
 

@@ -127,7 +127,7 @@ def test_no_import_cycles():
         stack.append(m)
         for t in internal[m]:
             if state.get(t) == 1:
-                raise AssertionError("import cycle: " + " -> ".join(stack[stack.index(t):] + [t]))
+                raise AssertionError("import cycle: " + " -> ".join(stack[stack.index(t) :] + [t]))
             if t not in state:
                 visit(t)
         stack.pop()
@@ -138,7 +138,9 @@ def test_no_import_cycles():
             visit(m)
 
 
-@pytest.mark.parametrize("path", [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))], ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path", [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))], ids=lambda p: p.name
+)
 def test_pages_are_layout(path):
     tree = ast.parse(path.read_text(encoding="utf-8"))
     for node in ast.walk(tree):
@@ -159,5 +161,5 @@ def test_every_setting_is_read_in_settings():
         if path.name == "settings.py":
             continue
         text = path.read_text(encoding="utf-8")
-        assert "os.environ.get(\"BLISS_" not in text and "os.getenv(\"BLISS_" not in text, path
-        assert "environ[\"BLISS_" not in text, path
+        assert 'os.environ.get("BLISS_' not in text and 'os.getenv("BLISS_' not in text, path
+        assert 'environ["BLISS_' not in text, path

@@ -38,7 +38,11 @@ websockets = pytest.importorskip("websockets")
 
 @pytest.fixture(scope="module")
 def server():
-    with running_streamlit("app.py", env={"BLISS_BUNDLE": "", "BLISS_LOG_LEVEL": "WARNING"}) as (url, proc, _):
+    with running_streamlit("app.py", env={"BLISS_BUNDLE": "", "BLISS_LOG_LEVEL": "WARNING"}) as (
+        url,
+        proc,
+        _,
+    ):
         yield int(url.rsplit(":", 1)[1]), proc
 
 
@@ -55,7 +59,9 @@ def test_a_class_moves_sliders_without_errors(server):
         "move_ms_p50": round(float(np.median(moves)), 1) if moves.size else None,
         "move_ms_p95": round(float(np.percentile(moves, 95)), 1) if moves.size else None,
         "server_cpu_ms_per_move": round(1000 * stats["server_cpu_s"] / max(moves.size, 1), 1),
-        "first_load_s_median": round(float(np.median(stats["first_load_s"])), 2) if stats["first_load_s"] else None,
+        "first_load_s_median": round(float(np.median(stats["first_load_s"])), 2)
+        if stats["first_load_s"]
+        else None,
         "rss_idle_mb": round(rss_idle, 1),
         "rss_peak_mb": max(stats["rss_mb"] or [float("nan")]),
         "rss_end_mb": round(rss_mb(proc.pid), 1),

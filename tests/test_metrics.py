@@ -11,7 +11,14 @@ import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from bliss_core.core.metrics import MetricError, auroc, aupr, detection_metrics, detection_metrics_and_roc, fpr_at_tpr
+from bliss_core.core.metrics import (
+    MetricError,
+    auroc,
+    aupr,
+    detection_metrics,
+    detection_metrics_and_roc,
+    fpr_at_tpr,
+)
 
 
 def _slow_fpr_at_tpr(y: np.ndarray, s: np.ndarray, tpr: float) -> float:
@@ -52,7 +59,9 @@ def test_a_hand_computed_example():
     metrics, _ = detection_metrics_and_roc(y, s)
     assert metrics["auroc"] == pytest.approx(3 / 4)  # pairs (A, N) ranked right: (4,3) (4,1) (2,1) of 4
     assert metrics["aupr"] == pytest.approx(0.5 * 1 + 0.5 * (2 / 3))  # recall steps at precision 1 and 2/3
-    assert metrics["fpr95"] == pytest.approx(0.5)  # both anomalies caught at threshold 2: one of two normals flagged
+    assert metrics["fpr95"] == pytest.approx(
+        0.5
+    )  # both anomalies caught at threshold 2: one of two normals flagged
 
 
 def test_one_class_missing_is_one_sentence():

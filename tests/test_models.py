@@ -16,7 +16,12 @@ torch = pytest.importorskip("torch")
 open_clip = pytest.importorskip("open_clip")
 
 from bliss_core.embed.models import (  # noqa: E402
-    PAPER_MEAN, PAPER_STD, ModelLoadError, encode_images, encode_texts, load_model,
+    PAPER_MEAN,
+    PAPER_STD,
+    ModelLoadError,
+    encode_images,
+    encode_texts,
+    load_model,
 )
 from tiny_clip import write_tiny_config  # noqa: E402
 
@@ -61,7 +66,9 @@ def test_local_checkpoint_round_trip(tiny_cfg, tmp_path):
     x = torch.rand(3, 3, 32, 32)
     with torch.inference_mode():
         want_img = torch.nn.functional.normalize(ref.encode_image(x), dim=-1).numpy()
-        want_txt = torch.nn.functional.normalize(ref.encode_text(open_clip.tokenize(["a photo of a cat"])), dim=-1).numpy()
+        want_txt = torch.nn.functional.normalize(
+            ref.encode_text(open_clip.tokenize(["a photo of a cat"])), dim=-1
+        ).numpy()
     for path in (plain, wrapped):
         lm = load_model(str(tiny_cfg), str(path), device="cpu")
         assert lm.meta["untrained"] is False
@@ -123,8 +130,13 @@ def test_offline_without_cached_weights_fails_fast(tmp_path):
         """
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "TRANSFORMERS_"))}
-    env.update(HOME=str(tmp_path), HF_HOME=str(tmp_path / "hf"), XDG_CACHE_HOME=str(tmp_path / "xdg"),
-               PYTHONPATH=str(REPO), HF_HUB_OFFLINE="1")
+    env.update(
+        HOME=str(tmp_path),
+        HF_HOME=str(tmp_path / "hf"),
+        XDG_CACHE_HOME=str(tmp_path / "xdg"),
+        PYTHONPATH=str(REPO),
+        HF_HUB_OFFLINE="1",
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     lines = proc.stdout.strip().splitlines()
     assert len(lines) == 2, proc.stdout + proc.stderr

@@ -31,8 +31,11 @@ WORDS = ["goldfish", "tower", "ship"]
 def env(tmp_path_factory):
     root = tmp_path_factory.mktemp("prompts")
     cfg = write_tiny_config(root / "cfg")
-    return {"root": root, "images": write_image_folder(root / "imgs"),
-            "loaded": load_model(str(cfg), "random", device="cpu")}
+    return {
+        "root": root,
+        "images": write_image_folder(root / "imgs"),
+        "loaded": load_model(str(cfg), "random", device="cpu"),
+    }
 
 
 def test_names_resolve_to_open_clip_templates():
@@ -55,10 +58,12 @@ def test_ensemble_mean_by_hand():
     a = np.array([[3.0, 4.0], [0.0, 2.0]])  # two texts under template 1
     b = np.array([[1.0, 0.0], [1.0, 1.0]])  # ... under template 2
     got = ensemble_mean(np.stack([a, b]))
-    for row, (u, v) in enumerate([([0.6, 0.8], [1.0, 0.0]), ([0.0, 1.0], [2 ** -0.5, 2 ** -0.5])]):
+    for row, (u, v) in enumerate([([0.6, 0.8], [1.0, 0.0]), ([0.0, 1.0], [2**-0.5, 2**-0.5])]):
         mean = (np.array(u) + np.array(v)) / 2
         np.testing.assert_allclose(got[row], mean / np.linalg.norm(mean), rtol=1e-6)
-    np.testing.assert_array_equal(ensemble_mean(a[None].astype(np.float32)), a.astype(np.float32))  # one template
+    np.testing.assert_array_equal(
+        ensemble_mean(a[None].astype(np.float32)), a.astype(np.float32)
+    )  # one template
     from bliss_core.errors import BlissError
 
     with pytest.raises(BlissError, match="zero length"):  # opposite directions average to nothing
@@ -80,9 +85,16 @@ def _open_clip_ensemble(loaded, names, templates):
 
 def test_ensemble_embedding_is_the_normalised_mean(env, tmp_path):
     events = []
-    bundle, report = embed_dataset(f"folder:{env['images']}", out=tmp_path / "b.npz", dictionary=WORDS,
-                                   prompt="simple-imagenet", device="cpu", cache_dir=tmp_path / "cache",
-                                   loaded=env["loaded"], progress=events.append)
+    bundle, report = embed_dataset(
+        f"folder:{env['images']}",
+        out=tmp_path / "b.npz",
+        dictionary=WORDS,
+        prompt="simple-imagenet",
+        device="cpu",
+        cache_dir=tmp_path / "cache",
+        loaded=env["loaded"],
+        progress=events.append,
+    )
     templates = resolve_prompt("simple-imagenet").templates
     expected = _open_clip_ensemble(env["loaded"], bundle.class_names + WORDS, templates)
     np.testing.assert_allclose(np.vstack([bundle.class_text_emb, bundle.dict_text_emb]), expected, atol=1e-5)
@@ -92,8 +104,9 @@ def test_ensemble_embedding_is_the_normalised_mean(env, tmp_path):
     assert texts[-1].done == texts[-1].total == 5 * len(templates)
     assert report.n_texts_computed == 5 * len(templates)
     # the library path the app uses gives the same rows
-    np.testing.assert_allclose(encode_texts(env["loaded"], WORDS, template="simple-imagenet"), bundle.dict_text_emb,
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        encode_texts(env["loaded"], WORDS, template="simple-imagenet"), bundle.dict_text_emb, atol=1e-6
+    )
 
 
 def test_every_template_text_pair_is_cached_so_a_run_resumes(env, tmp_path):
@@ -101,18 +114,46 @@ def test_every_template_text_pair_is_cached_so_a_run_resumes(env, tmp_path):
     cache = tmp_path / "cache"
     # a run with the first template alone leaves its texts in the cache, as an interrupted
     # ensemble run leaves the batches it finished
-    _, first = embed_dataset(f"folder:{env['images']}", dictionary=WORDS, prompt=templates[0], device="cpu",
-                             cache_dir=cache, loaded=env["loaded"])
+    _, first = embed_dataset(
+        f"folder:{env['images']}",
+        dictionary=WORDS,
+        prompt=templates[0],
+        device="cpu",
+        cache_dir=cache,
+        loaded=env["loaded"],
+    )
     assert first.n_texts_computed == 5
-    _, ens = embed_dataset(f"folder:{env['images']}", dictionary=WORDS, prompt="simple-imagenet", device="cpu",
-                           cache_dir=cache, loaded=env["loaded"])
+    _, ens = embed_dataset(
+        f"folder:{env['images']}",
+        dictionary=WORDS,
+        prompt="simple-imagenet",
+        device="cpu",
+        cache_dir=cache,
+        loaded=env["loaded"],
+    )
     assert ens.n_texts_computed == 5 * (len(templates) - 1)
-    _, again = embed_dataset(f"folder:{env['images']}", dictionary=WORDS, prompt="simple-imagenet", device="cpu",
-                             cache_dir=cache, loaded=env["loaded"])
+    _, again = embed_dataset(
+        f"folder:{env['images']}",
+        dictionary=WORDS,
+        prompt="simple-imagenet",
+        device="cpu",
+        cache_dir=cache,
+        loaded=env["loaded"],
+    )
     assert again.n_texts_computed == 0 and again.n_computed == 0
     c = EmbeddingCache(env["loaded"].cache_identity(), cache)
-    assert len(c.missing([hashlib.sha256(("text\0" + t.replace("{}", "ship")).encode()).hexdigest()
-                          for t in templates], kind="text")) == 0
+    assert (
+        len(
+            c.missing(
+                [
+                    hashlib.sha256(("text\0" + t.replace("{}", "ship")).encode()).hexdigest()
+                    for t in templates
+                ],
+                kind="text",
+            )
+        )
+        == 0
+    )
 
 
 def test_cli_prompt_ensemble(env, tmp_path, capsys):
@@ -121,8 +162,21 @@ def test_cli_prompt_ensemble(env, tmp_path, capsys):
     cfg = write_tiny_config(tmp_path / "cfg")
     words = tmp_path / "w.txt"
     words.write_text("\n".join(WORDS))
-    args = ["embed", "--data", f"folder:{env['images']}", "--model", str(cfg), "--pretrained", "random",
-            "--dictionary", str(words), "--cache-dir", str(tmp_path / "c"), "--device", "cpu"]
+    args = [
+        "embed",
+        "--data",
+        f"folder:{env['images']}",
+        "--model",
+        str(cfg),
+        "--pretrained",
+        "random",
+        "--dictionary",
+        str(words),
+        "--cache-dir",
+        str(tmp_path / "c"),
+        "--device",
+        "cpu",
+    ]
     assert main(args + ["--prompt", "openai-imagenet", "--out", str(tmp_path / "e.npz")]) == 0
     err = capsys.readouterr().err
     assert "texts: 100.0% 400/400" in err  # 5 texts x 80 templates

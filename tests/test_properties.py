@@ -37,7 +37,9 @@ def test_scaling_an_embedding_changes_no_score(seed, normal, lam, k, scale):
     np.testing.assert_allclose(_fit(b, normal, lam, k).decision_function(scaled), base, rtol=1e-4, atol=1e-4)
     for scorer in (MaxSimScorer(), KNNScorer(k=3)):
         s = scorer.fit_bundle(b, normal)
-        np.testing.assert_allclose(s.decision_function(scaled), s.decision_function(test), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(
+            s.decision_function(scaled), s.decision_function(test), rtol=1e-5, atol=1e-6
+        )
 
 
 @SETTINGS
@@ -47,7 +49,9 @@ def test_permuting_test_images_permutes_scores(seed, normal, lam, k, perm_seed):
     test = b.image_emb[~b.image_is_train]
     perm = np.random.default_rng(perm_seed).permutation(len(test))
     scorer = _fit(b, normal, lam, k)
-    np.testing.assert_allclose(scorer.decision_function(test[perm]), scorer.decision_function(test)[perm], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        scorer.decision_function(test[perm]), scorer.decision_function(test)[perm], rtol=1e-5, atol=1e-5
+    )
 
 
 @SETTINGS
@@ -57,7 +61,11 @@ def test_lambda_zero_equals_internal_score(seed, normal, k):
     test = b.image_emb[~b.image_is_train]
     pre = _fit(b, normal).precompute(test, max_topk=k)
     np.testing.assert_allclose(pre.scores(0.0, k), pre.internal.min(axis=1))
-    np.testing.assert_allclose(BlissScorer(lam=0, topk=k).fit_bundle(b, normal).decision_function(test), pre.internal.min(axis=1), rtol=1e-6)
+    np.testing.assert_allclose(
+        BlissScorer(lam=0, topk=k).fit_bundle(b, normal).decision_function(test),
+        pre.internal.min(axis=1),
+        rtol=1e-6,
+    )
 
 
 @SETTINGS
@@ -68,9 +76,13 @@ def test_far_dictionary_entry_changes_no_external_score(seed, normal, lam, k):
     common = np.zeros(b0.dim, np.float32)
     common[0] = 1.0
     b = Bundle(
-        image_emb=b0.image_emb + 2.0 * common, image_label=b0.image_label, image_is_train=b0.image_is_train,
-        class_names=b0.class_names, class_text_emb=b0.class_text_emb,
-        dict_names=b0.dict_names, dict_text_emb=b0.dict_text_emb,
+        image_emb=b0.image_emb + 2.0 * common,
+        image_label=b0.image_label,
+        image_is_train=b0.image_is_train,
+        class_names=b0.class_names,
+        class_text_emb=b0.class_text_emb,
+        dict_names=b0.dict_names,
+        dict_text_emb=b0.dict_text_emb,
     )
     test = b.image_emb[~b.image_is_train]
     far = -common
@@ -79,9 +91,13 @@ def test_far_dictionary_entry_changes_no_external_score(seed, normal, lam, k):
     assume(np.all(test @ far < kth - 1e-6))
     before = _fit(b, normal, lam, k).precompute(test, max_topk=k).external(k)
     b2 = Bundle(
-        image_emb=b.image_emb, image_label=b.image_label, image_is_train=b.image_is_train,
-        class_names=b.class_names, class_text_emb=b.class_text_emb,
-        dict_names=b.dict_names + ["far away"], dict_text_emb=np.vstack([b.dict_text_emb, far]),
+        image_emb=b.image_emb,
+        image_label=b.image_label,
+        image_is_train=b.image_is_train,
+        class_names=b.class_names,
+        class_text_emb=b.class_text_emb,
+        dict_names=b.dict_names + ["far away"],
+        dict_text_emb=np.vstack([b.dict_text_emb, far]),
     )
     after = _fit(b2, normal, lam, k).precompute(test, max_topk=k).external(k)
     np.testing.assert_allclose(after, before, rtol=1e-5, atol=1e-5)
@@ -94,19 +110,35 @@ float_arrays = hnp.arrays(
     shape=hnp.array_shapes(min_dims=1, max_dims=3, min_side=0, max_side=6),
     elements=st.floats(allow_nan=True, allow_infinity=True, width=16),
 )
-int_arrays = hnp.arrays(dtype=st.sampled_from([np.int64, np.int32, np.float32, np.bool_]),
-                        shape=hnp.array_shapes(min_dims=0, max_dims=2, min_side=0, max_side=6))
+int_arrays = hnp.arrays(
+    dtype=st.sampled_from([np.int64, np.int32, np.float32, np.bool_]),
+    shape=hnp.array_shapes(min_dims=0, max_dims=2, min_side=0, max_side=6),
+)
 
 
 @settings(max_examples=80, deadline=None)
-@given(image_emb=float_arrays, labels=int_arrays, train=int_arrays, text=float_arrays, dict_emb=float_arrays,
-       n_names=st.integers(0, 5), meta=st.sampled_from(['{"model": "x"}', "[]", "nope", '"str"']))
+@given(
+    image_emb=float_arrays,
+    labels=int_arrays,
+    train=int_arrays,
+    text=float_arrays,
+    dict_emb=float_arrays,
+    n_names=st.integers(0, 5),
+    meta=st.sampled_from(['{"model": "x"}', "[]", "nope", '"str"']),
+)
 def test_loader_loads_or_raises_bundle_error(image_emb, labels, train, text, dict_emb, n_names, meta):
     buf = io.BytesIO()
-    np.savez(buf, image_emb=image_emb, image_label=labels, image_is_train=train,
-             class_names=np.array([f"c{i}" for i in range(n_names)], dtype=str), class_text_emb=text,
-             dict_names=np.array([f"d{i}" for i in range(n_names)], dtype=str), dict_text_emb=dict_emb,
-             meta=np.array(meta))
+    np.savez(
+        buf,
+        image_emb=image_emb,
+        image_label=labels,
+        image_is_train=train,
+        class_names=np.array([f"c{i}" for i in range(n_names)], dtype=str),
+        class_text_emb=text,
+        dict_names=np.array([f"d{i}" for i in range(n_names)], dtype=str),
+        dict_text_emb=dict_emb,
+        meta=np.array(meta),
+    )
     buf.seek(0)
     buf.name = "fuzz.npz"
     try:

@@ -47,24 +47,43 @@ def env(tmp_path_factory):
     words = root / "words.txt"
     words.write_text("\n".join(WORDS) + "\n")
     folder = make_folder(root / "ds", n_per=5, classes=("cat", "dog", "ship"), seed=3)
-    return {"cfg": str(cfg), "ckpt": str(ckpt), "words": str(words), "folder": folder,
-            "zip": make_zip(root / "tiny.zip"), "root": root}
+    return {
+        "cfg": str(cfg),
+        "ckpt": str(ckpt),
+        "words": str(words),
+        "folder": folder,
+        "zip": make_zip(root / "tiny.zip"),
+        "root": root,
+    }
 
 
 def _kw(env, cache):
-    return dict(model=env["cfg"], pretrained=env["ckpt"], dictionary=env["words"], device="cpu", batch_size=4,
-                cache_dir=cache)
+    return dict(
+        model=env["cfg"],
+        pretrained=env["ckpt"],
+        dictionary=env["words"],
+        device="cpu",
+        batch_size=4,
+        cache_dir=cache,
+    )
 
 
 @pytest.mark.slow
 def test_ray_bundle_equals_local_bundle_and_resumes(ray_session, env, tmp_path):
     from bliss_core.scale.ray_engine import RayEngine
 
-    local, rep_local = embed_dataset(f"folder:{env['folder']}", out=tmp_path / "local.npz", **_kw(env, tmp_path / "c1"))
+    local, rep_local = embed_dataset(
+        f"folder:{env['folder']}", out=tmp_path / "local.npz", **_kw(env, tmp_path / "c1")
+    )
     events = []
     engine = RayEngine(workers=1)
-    remote, rep_ray = embed_dataset(f"folder:{env['folder']}", out=tmp_path / "ray.npz", engine=engine,
-                                    progress=events.append, **_kw(env, tmp_path / "c2"))
+    remote, rep_ray = embed_dataset(
+        f"folder:{env['folder']}",
+        out=tmp_path / "ray.npz",
+        engine=engine,
+        progress=events.append,
+        **_kw(env, tmp_path / "c2"),
+    )
     assert rep_local.n_computed == rep_ray.n_computed == 30
     assert remote.meta["engine"] == "ray" and local.meta["engine"] == "local"
     assert remote.meta["untrained"] is False and remote.meta["weights_sha256"] == local.meta["weights_sha256"]
@@ -73,14 +92,20 @@ def test_ray_bundle_equals_local_bundle_and_resumes(ray_session, env, tmp_path):
     assert np.array_equal(remote.image_is_train, local.image_is_train)
     np.testing.assert_allclose(remote.image_emb, local.image_emb, atol=1e-5)
     np.testing.assert_allclose(remote.dict_text_emb, local.dict_text_emb, atol=1e-6)
-    assert dict(rep_ray.skipped) == dict(rep_local.skipped) and "train/cat/broken.jpg" in dict(rep_ray.skipped)
+    assert dict(rep_ray.skipped) == dict(rep_local.skipped) and "train/cat/broken.jpg" in dict(
+        rep_ray.skipped
+    )
     image_events = [e for e in events if e.stage == "images"]
-    assert image_events and image_events[-1].done == image_events[-1].total == 31  # 30 images + the broken one
+    assert (
+        image_events and image_events[-1].done == image_events[-1].total == 31
+    )  # 30 images + the broken one
     on_disk = load_bundle(tmp_path / "ray.npz")
     assert on_disk.meta["engine"] == "ray" and on_disk.image_id == local.image_id
 
     # resume: the same cache, nothing left to compute (Ray is not even asked)
-    again, rep_again = embed_dataset(f"folder:{env['folder']}", engine=RayEngine(workers=1), **_kw(env, tmp_path / "c2"))
+    again, rep_again = embed_dataset(
+        f"folder:{env['folder']}", engine=RayEngine(workers=1), **_kw(env, tmp_path / "c2")
+    )
     assert rep_again.n_computed == 0 and rep_again.n_from_cache == 30
     assert np.array_equal(again.image_emb, remote.image_emb)
     # the caches are interchangeable: the local engine resumes from what Ray wrote
@@ -94,9 +119,31 @@ def test_ray_cli_two_workers_partial_cache(ray_session, env, tmp_path, capsys):
     cache = tmp_path / "cache"
     embed_dataset(f"zip:{env['zip']}", per_class_limit=1, **_kw(env, cache))
     out = tmp_path / "z.npz"
-    rc = cli_main(["embed", "--data", f"zip:{env['zip']}", "--model", env["cfg"], "--pretrained", env["ckpt"],
-                   "--dictionary", env["words"], "--cache-dir", str(cache), "--device", "cpu", "--batch-size", "2",
-                   "--engine", "ray", "--workers", "2", "--out", str(out)])
+    rc = cli_main(
+        [
+            "embed",
+            "--data",
+            f"zip:{env['zip']}",
+            "--model",
+            env["cfg"],
+            "--pretrained",
+            env["ckpt"],
+            "--dictionary",
+            env["words"],
+            "--cache-dir",
+            str(cache),
+            "--device",
+            "cpu",
+            "--batch-size",
+            "2",
+            "--engine",
+            "ray",
+            "--workers",
+            "2",
+            "--out",
+            str(out),
+        ]
+    )
     err = capsys.readouterr().err
     assert rc == 0, err
     assert "images:" in err and "4 images computed, 4 from cache" in err
@@ -109,16 +156,44 @@ def test_ray_cli_two_workers_partial_cache(ray_session, env, tmp_path, capsys):
 def test_without_ray_one_line_naming_the_extra(env, tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now fails as if it were not installed
     monkeypatch.setitem(sys.modules, "ray.data", None)
-    rc = cli_main(["embed", "--data", f"folder:{env['folder']}", "--model", env["cfg"], "--pretrained", "random",
-                   "--dictionary", env["words"], "--engine", "ray", "--out", str(tmp_path / "x.npz")])
+    rc = cli_main(
+        [
+            "embed",
+            "--data",
+            f"folder:{env['folder']}",
+            "--model",
+            env["cfg"],
+            "--pretrained",
+            "random",
+            "--dictionary",
+            env["words"],
+            "--engine",
+            "ray",
+            "--out",
+            str(tmp_path / "x.npz"),
+        ]
+    )
     err = capsys.readouterr().err
     assert rc == 2 and err.count("\n") == 1
     assert err.startswith("bliss: error:") and "pip install bliss-lab[ray]" in err
 
 
 def test_ray_flags_need_the_ray_engine(env, tmp_path, capsys):
-    rc = cli_main(["embed", "--data", f"folder:{env['folder']}", "--model", env["cfg"], "--pretrained", "random",
-                   "--ray-address", "auto", "--out", str(tmp_path / "x.npz")])
+    rc = cli_main(
+        [
+            "embed",
+            "--data",
+            f"folder:{env['folder']}",
+            "--model",
+            env["cfg"],
+            "--pretrained",
+            "random",
+            "--ray-address",
+            "auto",
+            "--out",
+            str(tmp_path / "x.npz"),
+        ]
+    )
     assert rc == 2 and "go with --engine ray" in capsys.readouterr().err
 
 

@@ -35,8 +35,15 @@ def test_the_readme_has_the_research_commands():
     subs = {shlex.split(c)[1] for c in COMMANDS}
     assert {"embed", "evaluate", "score", "diagnose", "compare", "dictionary"} <= subs
     joined = "\n".join(COMMANDS)
-    for flag in ("--prompt openai-imagenet", "--model hf:", "--dictionary imagenet21k", "--exclude-normal-names",
-                 "--shots 10 --seeds 5", "--json", "--out"):
+    for flag in (
+        "--prompt openai-imagenet",
+        "--model hf:",
+        "--dictionary imagenet21k",
+        "--exclude-normal-names",
+        "--shots 10 --seeds 5",
+        "--json",
+        "--out",
+    ):
         assert flag in joined, flag
 
 

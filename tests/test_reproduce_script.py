@@ -14,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "reproduce-paper.sh"
 
-STAND_IN = r'''
+STAND_IN = r"""
 import json, sys
 from pathlib import Path
 from bliss_core.cli import build_parser
@@ -25,7 +25,7 @@ if args.command == "embed":
     Path(args.out).touch()
 elif not getattr(args, "json", False):
     print("lambda=0.5  K=10\n  mean +/- std  (dry run: no numbers)")
-'''
+"""
 
 
 def test_script_parses_in_bash():
@@ -37,15 +37,30 @@ def test_every_bliss_call_parses_with_the_official_settings(tmp_path):
     stand_in.write_text(STAND_IN)
     env = dict(os.environ, BLISS=f"{sys.executable} {stand_in}", PYTHONPATH=str(ROOT))
     out = tmp_path / "results"
-    proc = subprocess.run(["bash", str(SCRIPT), str(out), str(tmp_path / "tiny-imagenet-200")], env=env,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        ["bash", str(SCRIPT), str(out), str(tmp_path / "tiny-imagenet-200")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     calls = [json.loads(line) for line in (tmp_path / "bliss_dry_run.py.log").read_text().splitlines()]
     embeds = [c for c in calls if c["command"] == "embed"]
-    assert [c["data"] for c in embeds] == ["cifar10", "cifar100", f"tinyimagenet:{tmp_path / 'tiny-imagenet-200'}"]
+    assert [c["data"] for c in embeds] == [
+        "cifar10",
+        "cifar100",
+        f"tinyimagenet:{tmp_path / 'tiny-imagenet-200'}",
+    ]
     for c in embeds:
-        assert (c["model"], c["pretrained"], c["precision"], c["preprocess"], c["class_names"], c["dictionary"]) == \
-            ("ViT-B-16", "openai", "fp16", "paper", "official", "imagenet")
+        assert (
+            c["model"],
+            c["pretrained"],
+            c["precision"],
+            c["preprocess"],
+            c["class_names"],
+            c["dictionary"],
+        ) == ("ViT-B-16", "openai", "fp16", "paper", "official", "imagenet")
     evals = [c for c in calls if c["command"] == "evaluate"]
     assert sorted({c["setup"] for c in evals}) == ["1", "6", "9", "cifar100-20", "tinyimagenet-cac"]
     lams = sorted({tuple(c["lam"]) for c in evals})

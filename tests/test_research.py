@@ -41,13 +41,24 @@ def test_exclusion_matches_scoring_without_those_entries():
     b = _with_class_names_in_dictionary()
     for split in ([0], [1, 2], [0, 1]):
         drop = normal_name_entries(b, split)
-        assert drop == {j for j, e in enumerate(b.dict_names) if e.strip().lower() in {f"class{c}" for c in split}}
+        assert drop == {
+            j for j, e in enumerate(b.dict_names) if e.strip().lower() in {f"class{c}" for c in split}
+        }
         test = b.image_emb[b.test_idx]
         fast = BlissScorer(lam=0.7, topk=5).fit_bundle(b, split)
         fast_scores = fast.precompute(test, max_topk=5 + len(drop)).excluding(drop, 5).scores(0.7, 5)
         keep = [j for j in range(len(b.dict_names)) if j not in drop]
-        slim = Bundle(b.image_emb, b.image_label, b.image_is_train, b.class_names, b.class_text_emb,
-                      [b.dict_names[j] for j in keep], b.dict_text_emb[keep], b.meta, b.image_id)
+        slim = Bundle(
+            b.image_emb,
+            b.image_label,
+            b.image_is_train,
+            b.class_names,
+            b.class_text_emb,
+            [b.dict_names[j] for j in keep],
+            b.dict_text_emb[keep],
+            b.meta,
+            b.image_id,
+        )
         slow_scores = BlissScorer(lam=0.7, topk=5).fit_bundle(slim, split).decision_function(test)
         np.testing.assert_allclose(fast_scores, slow_scores, rtol=1e-6, atol=1e-6)  # float32 products
     # and through evaluate (union fit, one precomputation for all splits)
@@ -64,8 +75,23 @@ def test_cli_exclude_normal_names(tmp_path, capsys):
     excl = json.loads(capsys.readouterr().out)
     assert plain["auroc_mean"] != excl["auroc_mean"]
     out = tmp_path / "s.csv"
-    assert main(["score", "--bundle", str(path), "--normal", "class1", "--topk", "5", "--exclude-normal-names",
-                 "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "score",
+                "--bundle",
+                str(path),
+                "--normal",
+                "class1",
+                "--topk",
+                "5",
+                "--exclude-normal-names",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
 
 
 def test_shots_at_least_every_class_is_the_full_evaluation():
@@ -74,14 +100,19 @@ def test_shots_at_least_every_class_is_the_full_evaluation():
     many = evaluate(b, [[0], [1, 2]], lams=[0, 0.5], topks=[3, 10], shots=30, seeds=3)
     assert many["shots"] == 30 and many["seeds"] == 3
     for a, c in zip(full["results"], many["results"]):
-        assert a["auroc_mean"] == c["auroc_mean"] and [r["auroc"] for r in a["splits"]] == [r["auroc"] for r in c["splits"]]
+        assert a["auroc_mean"] == c["auroc_mean"] and [r["auroc"] for r in a["splits"]] == [
+            r["auroc"] for r in c["splits"]
+        ]
         assert c["auroc_seed_std"] == 0.0
 
 
 def test_few_shots_vary_with_the_seed(tmp_path, capsys):
     b = make_simulated_bundle(train_per_class=40, test_per_class=30, n_dict=80, dim=24)
     path = save_bundle(b, tmp_path / "sim.npz")
-    assert main(["evaluate", "--bundle", str(path), "--setup", "1", "--shots", "3", "--seeds", "4", "--json"]) == 0
+    assert (
+        main(["evaluate", "--bundle", str(path), "--setup", "1", "--shots", "3", "--seeds", "4", "--json"])
+        == 0
+    )
     res = json.loads(capsys.readouterr().out)
     assert res["shots"] == 3 and res["seeds"] == 4
     assert len(res["auroc_seed_means"]) == 4 and res["auroc_seed_std"] > 0

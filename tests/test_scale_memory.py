@@ -36,7 +36,11 @@ def test_on_demand_sums_equal_the_running_sums_bitwise(sim, monkeypatch):
 
 def test_compact_storage(sim):
     pre = BlissScorer().fit_bundle(sim, [1]).precompute(sim.image_emb[sim.test_idx], max_topk=12)
-    assert pre.topk_idx.dtype == np.int32 and pre.topk_sim.dtype == np.float32 and pre.label_sim.dtype == np.float32
+    assert (
+        pre.topk_idx.dtype == np.int32
+        and pre.topk_sim.dtype == np.float32
+        and pre.label_sim.dtype == np.float32
+    )
     assert pre.ext_cumsum.shape == (1, pre.n_images, 12)  # still there for whoever asks
 
 
@@ -63,8 +67,10 @@ def test_scorers_on_row_views_equal_scorers_on_copies():
     rows = np.flatnonzero(~b.image_is_train)[::2]  # not contiguous
     for method in ("bliss", "maxsim", "knn"):
         scorer = scoring.make_scorer(method, k=3, topk=4).fit_bundle(b, [0, 2])
-        assert np.array_equal(scorer.decision_function(RowSubset(b.image_emb, rows)),
-                              scorer.decision_function(b.image_emb[rows]))
+        assert np.array_equal(
+            scorer.decision_function(RowSubset(b.image_emb, rows)),
+            scorer.decision_function(b.image_emb[rows]),
+        )
 
 
 def test_covariance_factor_gives_float64_variances():
@@ -80,8 +86,9 @@ def test_covariance_factor_gives_float64_variances():
 
 def test_class_stats_against_float64_statistics(sim):
     tr = sim.image_is_train
-    stats = NumpyKernels().class_stats(sim.image_emb[tr], sim.image_label[tr], np.array([0, 4]),
-                                       sim.class_text_emb, sim.dict_text_emb, 1e-8)
+    stats = NumpyKernels().class_stats(
+        sim.image_emb[tr], sim.image_label[tr], np.array([0, 4]), sim.class_text_emb, sim.dict_text_emb, 1e-8
+    )
     d64 = sim.dict_text_emb.astype(np.float64)
     for i, c in enumerate((0, 4)):
         s = sim.image_emb[tr & (sim.image_label == c)].astype(np.float64) @ d64.T
@@ -108,7 +115,12 @@ def test_one_pass_scan_equals_two_passes(sim):
 
     class FourMethods:  # a backend with only the protocol's four methods
         name = "plain"
-        class_stats, top_similar, similarities, nearest = k.class_stats, k.top_similar, k.similarities, k.nearest
+        class_stats, top_similar, similarities, nearest = (
+            k.class_stats,
+            k.top_similar,
+            k.similarities,
+            k.nearest,
+        )
 
     a = BlissScorer(backend=FourMethods()).fit_bundle(sim, [0, 2]).decision_function(x)
     b = BlissScorer().fit_bundle(sim, [0, 2]).decision_function(x)

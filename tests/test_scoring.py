@@ -28,8 +28,11 @@ def slow_bliss(bundle, normal, x, lam, k):
     top = sorted(range(len(dict_vecs)), key=lambda j: -sims_x[j])[:k]
     best = None
     for c in normal:
-        refs = [unit(bundle.image_emb[i]) for i in range(len(bundle.image_label))
-                if bundle.image_is_train[i] and bundle.image_label[i] == c]
+        refs = [
+            unit(bundle.image_emb[i])
+            for i in range(len(bundle.image_label))
+            if bundle.image_is_train[i] and bundle.image_label[i] == c
+        ]
         t = unit(bundle.class_text_emb[c])
         s_ref = [float(r @ t) for r in refs]
         mu = sum(s_ref) / len(s_ref)
@@ -46,7 +49,9 @@ def slow_bliss(bundle, normal, x, lam, k):
     return best
 
 
-@pytest.mark.parametrize("normal,lam,k", [([0], 0.5, 3), ([1, 3], 0.75, 10), ([0, 1, 2], 0.0, 1), ([2], 2.0, 30)])
+@pytest.mark.parametrize(
+    "normal,lam,k", [([0], 0.5, 3), ([1, 3], 0.75, 10), ([0, 1, 2], 0.0, 1), ([2], 2.0, 30)]
+)
 def test_bliss_matches_slow_path(normal, lam, k):
     b = random_bundle(seed=1)
     scorer = BlissScorer(lam=lam, topk=k).fit_bundle(b, normal)
@@ -92,13 +97,19 @@ def test_maxsim_mcm_knn_against_direct_computation():
     test = b.image_emb[~b.image_is_train]
     normal = [0, 2]
     sims = test @ b.class_text_emb[normal].T
-    np.testing.assert_allclose(MaxSimScorer().fit_bundle(b, normal).decision_function(test), -sims.max(1), rtol=1e-5)
+    np.testing.assert_allclose(
+        MaxSimScorer().fit_bundle(b, normal).decision_function(test), -sims.max(1), rtol=1e-5
+    )
     p = np.exp(sims) / np.exp(sims).sum(1, keepdims=True)
-    np.testing.assert_allclose(MCMScorer().fit_bundle(b, normal).decision_function(test), -p.max(1), rtol=1e-5)
+    np.testing.assert_allclose(
+        MCMScorer().fit_bundle(b, normal).decision_function(test), -p.max(1), rtol=1e-5
+    )
     refs = b.image_emb[b.image_is_train & np.isin(b.image_label, normal)]
     d = 1 - test @ refs.T
     expected = np.sort(d, axis=1)[:, :3].mean(1)
-    np.testing.assert_allclose(KNNScorer(k=3).fit_bundle(b, normal).decision_function(test), expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        KNNScorer(k=3).fit_bundle(b, normal).decision_function(test), expected, rtol=1e-5, atol=1e-6
+    )
 
 
 def test_knn_precompute_merges_class_subsets():
@@ -116,7 +127,9 @@ def test_mcm_refuses_single_class():
         MCMScorer().fit_bundle(b, [0]).decision_function(b.image_emb[:3])
 
 
-@pytest.mark.parametrize("kwargs,match", [({"topk": 0}, "K must be"), ({"lam": -1}, "lambda"), ({"lam": float("nan")}, "lambda")])
+@pytest.mark.parametrize(
+    "kwargs,match", [({"topk": 0}, "K must be"), ({"lam": -1}, "lambda"), ({"lam": float("nan")}, "lambda")]
+)
 def test_bad_parameters(kwargs, match):
     scorer = BlissScorer(**kwargs)  # scikit-learn's convention: stored as given, checked by fit
     assert scorer.get_params()[next(iter(kwargs))] is next(iter(kwargs.values()))

@@ -33,8 +33,14 @@ REPO = Path(__file__).resolve().parents[1]
 
 def _bliss(*args: str, timeout: float = 60, env: dict | None = None) -> subprocess.CompletedProcess:
     """`python -m bliss_core ...` in its own process, so that a hang fails the test instead of the suite."""
-    return subprocess.run([sys.executable, "-m", "bliss_core", *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "bliss_core", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
+    )
 
 
 def _one_line_error(proc: subprocess.CompletedProcess, needle: str) -> None:
@@ -51,7 +57,9 @@ def test_cli_zip_source_of_a_device_or_fifo_is_refused_at_once(tmp_path, target)
         target = str(tmp_path / "x.zip")
         os.mkfifo(target)
     t = time.monotonic()
-    proc = _bliss("embed", "--data", f"zip:{target}", "--out", str(tmp_path / "b.npz"), "--pretrained", "random")
+    proc = _bliss(
+        "embed", "--data", f"zip:{target}", "--out", str(tmp_path / "b.npz"), "--pretrained", "random"
+    )
     _one_line_error(proc, "not a regular file")
     assert time.monotonic() - t < 30
 
@@ -100,9 +108,12 @@ def _bomb(path_or_buf, shape=(1_000_000, 512), descr="<f2") -> None:
 
     small = random_bundle()
     arrays = {
-        "image_label": small.image_label, "image_is_train": small.image_is_train,
-        "class_names": np.array(small.class_names), "class_text_emb": small.class_text_emb,
-        "dict_names": np.array(small.dict_names), "dict_text_emb": small.dict_text_emb,
+        "image_label": small.image_label,
+        "image_is_train": small.image_is_train,
+        "class_names": np.array(small.class_names),
+        "class_text_emb": small.class_text_emb,
+        "dict_names": np.array(small.dict_names),
+        "dict_text_emb": small.dict_text_emb,
         "meta": np.array(json.dumps({"model": "bomb"})),
     }
     with zipfile.ZipFile(path_or_buf, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -218,7 +229,9 @@ def test_bad_entries_are_dropped_with_a_note(tmp_path):
 
     c = EmbeddingCache(IDENT, tmp_path, dim=4)
     c.put(_keys(2), np.eye(4, dtype=np.float32)[:2])
-    (c.shard_dir / "image-wrongdim-0.bshard").write_bytes(_encode_shard(_keys(1, 10), np.ones((1, 7), np.float32), "image"))
+    (c.shard_dir / "image-wrongdim-0.bshard").write_bytes(
+        _encode_shard(_keys(1, 10), np.ones((1, 7), np.float32), "image")
+    )
     nan = np.ones((2, 4), np.float32)
     nan[1, 2] = np.nan
     (c.shard_dir / "image-nan-0.bshard").write_bytes(_encode_shard(_keys(2, 20), nan, "image"))
@@ -242,8 +255,12 @@ def test_cache_errors_name_the_cache_and_how_to_clear_it(tmp_path):
 # -- 6: --out ---------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def sim_bundle(tmp_path_factory) -> str:
-    return str(save_bundle(make_simulated_bundle(n_dict=60, dim=24, test_per_class=10, train_per_class=20),
-                           tmp_path_factory.mktemp("b") / "sim.npz"))
+    return str(
+        save_bundle(
+            make_simulated_bundle(n_dict=60, dim=24, test_per_class=10, train_per_class=20),
+            tmp_path_factory.mktemp("b") / "sim.npz",
+        )
+    )
 
 
 def test_out_refuses_fifos_symlinks_and_devices(tmp_path, sim_bundle, capsys):
@@ -279,20 +296,30 @@ def test_embed_checks_out_before_any_work(tmp_path):
     folder.mkdir(parents=True)
     (folder / "a.png").write_bytes(png())
     t = time.monotonic()
-    proc = _bliss("embed", "--data", f"folder:{folder.parent}", "--out", str(tmp_path / "missing" / "b.npz"),
-                  "--model", "no-such-model-either")
+    proc = _bliss(
+        "embed",
+        "--data",
+        f"folder:{folder.parent}",
+        "--out",
+        str(tmp_path / "missing" / "b.npz"),
+        "--model",
+        "no-such-model-either",
+    )
     _one_line_error(proc, "does not exist")  # the folder, not the model: --out is checked first
     assert "missing" in proc.stderr and time.monotonic() - t < 30
 
 
 # -- 7: one line, never a traceback -----------------------------------------------------------
-@pytest.mark.parametrize("argv,needle", [
-    (["evaluate", "--setup", "1", "--topk", "inf"], "finite number"),
-    (["evaluate", "--setup", "1", "--topk", "1e400"], "finite number"),
-    (["evaluate", "--setup", "1", "--lam", "nan"], "finite number"),
-    (["score", "--normal", "1e400", "--out", "x.csv"], "no class is called"),
-    (["score", "--normal", "0", "--topk=-1e400", "--out", "x.csv"], "finite number"),
-])
+@pytest.mark.parametrize(
+    "argv,needle",
+    [
+        (["evaluate", "--setup", "1", "--topk", "inf"], "finite number"),
+        (["evaluate", "--setup", "1", "--topk", "1e400"], "finite number"),
+        (["evaluate", "--setup", "1", "--lam", "nan"], "finite number"),
+        (["score", "--normal", "1e400", "--out", "x.csv"], "no class is called"),
+        (["score", "--normal", "0", "--topk=-1e400", "--out", "x.csv"], "finite number"),
+    ],
+)
 def test_numbers_that_overflow_are_one_line_errors(sim_bundle, capsys, argv, needle):
     rc = main(argv[:1] + ["--bundle", sim_bundle] + argv[1:])
     err = capsys.readouterr().err.strip()
@@ -342,10 +369,24 @@ def test_skipped_file_names_reach_the_terminal_escaped(tmp_path):
         for i in range(3):
             (folder / c / f"{i}.png").write_bytes(png())
     (folder / "a" / "evil\x1b[2J\x1b[31mred.txt").write_text("not an image")
-    proc = _bliss("embed", "--data", f"folder:{folder}", "--out", str(tmp_path / "b.npz"),
-                  "--model", str(write_tiny_config(tmp_path / "cfg")), "--pretrained", "random",
-                  "--dictionary", str(_words(tmp_path)), "--device", "cpu", "--cache-dir", str(tmp_path / "cache"),
-                  timeout=240)
+    proc = _bliss(
+        "embed",
+        "--data",
+        f"folder:{folder}",
+        "--out",
+        str(tmp_path / "b.npz"),
+        "--model",
+        str(write_tiny_config(tmp_path / "cfg")),
+        "--pretrained",
+        "random",
+        "--dictionary",
+        str(_words(tmp_path)),
+        "--device",
+        "cpu",
+        "--cache-dir",
+        str(tmp_path / "cache"),
+        timeout=240,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "\x1b" not in proc.stderr
     assert "skipped a/evil\\x1b[2J\\x1b[31mred.txt" in proc.stderr
@@ -353,13 +394,15 @@ def test_skipped_file_names_reach_the_terminal_escaped(tmp_path):
 
 def _words(tmp_path: Path) -> Path:
     p = tmp_path / "words.txt"
-    p.write_text("\n".join(["car", "dog", "tree", "house", "sky", "cup", "boat", "cat", "bird", "sea", "sun"]))
+    p.write_text(
+        "\n".join(["car", "dog", "tree", "house", "sky", "cup", "boat", "cat", "bird", "sea", "sun"])
+    )
     return p
 
 
 def test_csv_cells_that_would_be_formulas_are_neutralised(tmp_path):
     b = random_bundle(n_classes=3)
-    b.class_names = ["=HYPERLINK(\"http://x\")", "+cmd", "@SUM(A1)"]
+    b.class_names = ['=HYPERLINK("http://x")', "+cmd", "@SUM(A1)"]
     b.image_id = [("-2+3" if i % 2 else "=1+1") for i in range(len(b.image_label))]
     path = save_bundle(b, tmp_path / "b.npz")
     out = tmp_path / "s.csv"
@@ -372,7 +415,9 @@ def test_csv_cells_that_would_be_formulas_are_neutralised(tmp_path):
     from bliss_core.app.tables import safe_csv
     import pandas as pd
 
-    text = safe_csv(pd.DataFrame({"id": ["=1+1", "ok", "@x"], "score": [-0.5, 1.0, 2.0], "flag": [True, False, True]}))
+    text = safe_csv(
+        pd.DataFrame({"id": ["=1+1", "ok", "@x"], "score": [-0.5, 1.0, 2.0], "flag": [True, False, True]})
+    )
     lines = text.splitlines()
     assert lines[1].startswith("'=1+1,-0.5") and lines[3].startswith("'@x,2.0")
 
@@ -392,7 +437,9 @@ def test_upload_caps_are_checked_before_any_work(monkeypatch):
     from bliss_core.embed import decode
     from bliss_core.embed.sources import open_zip_bytes
 
-    monkeypatch.setattr(decode, "decode_image", lambda *a, **k: pytest.fail("decoded before the caps were checked"))
+    monkeypatch.setattr(
+        decode, "decode_image", lambda *a, **k: pytest.fail("decoded before the caps were checked")
+    )
     with pytest.raises(DataError, match="more than the 100 allowed here .BLISS_MAX_UPLOAD_CLASSES."):
         open_zip_bytes(_zip_with(150, 1), max_images=2000, max_classes=100)
     with pytest.raises(DataError, match="more than the 2,000 allowed here .BLISS_MAX_UPLOAD_IMAGES."):
@@ -415,8 +462,11 @@ def test_readme_lists_every_shared_server_setting_with_its_default():
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     section = readme.split("### Settings for a shared server", 1)[1].split("\n## ", 1)[0]
-    rows = {line.split("|")[1].strip(" `"): line.split("|")[2].strip(" `") for line in section.splitlines()
-            if line.startswith("| `BLISS_")}
+    rows = {
+        line.split("|")[1].strip(" `"): line.split("|")[2].strip(" `")
+        for line in section.splitlines()
+        if line.startswith("| `BLISS_")
+    }
     shared = [s for s in SETTINGS.values() if s.shared_server]
     assert {"BLISS_DATA_ROOT", "BLISS_MAX_BUNDLE_MB", "BLISS_CACHE_SHARED"} <= {s.name for s in shared}
     for s in shared:
@@ -429,23 +479,106 @@ def test_readme_lists_every_shared_server_setting_with_its_default():
 
 
 # -- every Markdown sink in the app gets text it wrote itself, numbers, or escaped data ------------
-_SINKS = {"markdown", "caption", "info", "warning", "error", "success", "toast", "write", "subheader", "header", "title"}
+_SINKS = {
+    "markdown",
+    "caption",
+    "info",
+    "warning",
+    "error",
+    "success",
+    "toast",
+    "write",
+    "subheader",
+    "header",
+    "title",
+}
 #: widgets, whose labels Streamlit also renders as Markdown
-_SINKS |= {"button", "download_button", "checkbox", "toggle", "radio", "selectbox", "multiselect", "slider",
-           "select_slider", "text_input", "text_area", "number_input", "file_uploader", "expander", "metric",
-           "link_button", "popover", "tabs"}
+_SINKS |= {
+    "button",
+    "download_button",
+    "checkbox",
+    "toggle",
+    "radio",
+    "selectbox",
+    "multiselect",
+    "slider",
+    "select_slider",
+    "text_input",
+    "text_area",
+    "number_input",
+    "file_uploader",
+    "expander",
+    "metric",
+    "link_button",
+    "popover",
+    "tabs",
+}
 #: calls whose result is safe in Markdown: escapers, and sentences the app builds from numbers
-_SAFE_CALLS = {"md_escape", "display", "normal_label", "len", "int", "float", "round", "upload_limits_text",
-               "upload_limit_mb", "caveat", "clustering_finding", "dictionary_finding", "error_curves_finding",
-               "gain_finding", "knn_finding", "join", "pop", "get"}
+_SAFE_CALLS = {
+    "md_escape",
+    "display",
+    "normal_label",
+    "len",
+    "int",
+    "float",
+    "round",
+    "upload_limits_text",
+    "upload_limit_mb",
+    "caveat",
+    "clustering_finding",
+    "dictionary_finding",
+    "error_curves_finding",
+    "gain_finding",
+    "knn_finding",
+    "join",
+    "pop",
+    "get",
+}
 #: names that hold the app's own sentences or numbers, per file (reviewed)
-_SAFE_NAMES = {"*": {"finding", "caption", "title", "what", "side", "arch", "kmax", "changed", "i", "step", "tpr", "lam",
-                     "topk", "DEFAULT_PROMPT", "PRESENTER_ROWS", "max_boxes", "sampled", "KEY", "STEPS", "v", "k",
-                     "plural", "f", "findings", "counts", "c", "b", "normal", "cfg", "sample", "n_bins", "ss",
-                     "sim_finding", "err_finding"},
-               "share.py": {"why"},
-               "frame.py": {"name", "label"},  # download_figure's file stem and the statistics' labels: the pages' literals
-               "state.py": {"label"}}  # sim_knob's label: the pages' literals
+_SAFE_NAMES = {
+    "*": {
+        "finding",
+        "caption",
+        "title",
+        "what",
+        "side",
+        "arch",
+        "kmax",
+        "changed",
+        "i",
+        "step",
+        "tpr",
+        "lam",
+        "topk",
+        "DEFAULT_PROMPT",
+        "PRESENTER_ROWS",
+        "max_boxes",
+        "sampled",
+        "KEY",
+        "STEPS",
+        "v",
+        "k",
+        "plural",
+        "f",
+        "findings",
+        "counts",
+        "c",
+        "b",
+        "normal",
+        "cfg",
+        "sample",
+        "n_bins",
+        "ss",
+        "sim_finding",
+        "err_finding",
+    },
+    "share.py": {"why"},
+    "frame.py": {
+        "name",
+        "label",
+    },  # download_figure's file stem and the statistics' labels: the pages' literals
+    "state.py": {"label"},
+}  # sim_knob's label: the pages' literals
 
 
 def _markdown_safe(node, names) -> bool:
@@ -485,12 +618,21 @@ def test_markdown_sinks_get_no_raw_data():
     import ast
 
     root = Path(__file__).resolve().parents[1]
-    files = [root / "app.py", *sorted((root / "pages").glob("*.py")), *sorted((root / "bliss_core" / "app").glob("*.py"))]
+    files = [
+        root / "app.py",
+        *sorted((root / "pages").glob("*.py")),
+        *sorted((root / "bliss_core" / "app").glob("*.py")),
+    ]
     bad = []
     for path in files:
         names = _SAFE_NAMES["*"] | _SAFE_NAMES.get(path.name, set())
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _SINKS
-                    and node.args and not _markdown_safe(node.args[0], names)):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in _SINKS
+                and node.args
+                and not _markdown_safe(node.args[0], names)
+            ):
                 bad.append(f"{path.relative_to(root)}:{node.lineno}: {ast.unparse(node)[:120]}")
     assert not bad, "data may reach Markdown unescaped:\n" + "\n".join(bad)

@@ -14,7 +14,9 @@ from bliss_core.core.simulate import CALIBRATION, SimulationConfig
 
 def _gain(**knobs) -> float:
     b = make_simulated_bundle(**knobs)
-    res = evaluate(b, setup_splits("one-class", len(b.class_names)), lams=[0.0, DEFAULT_LAMBDA], topks=[DEFAULT_TOPK])
+    res = evaluate(
+        b, setup_splits("one-class", len(b.class_names)), lams=[0.0, DEFAULT_LAMBDA], topks=[DEFAULT_TOPK]
+    )
     internal, bliss = (r["auroc_mean"] for r in res["results"])
     return bliss - internal
 

@@ -46,8 +46,11 @@ def _same_result(a: dict, b: dict) -> None:
 
 
 @pytest.mark.parametrize("method", ["bliss", "maxsim", "knn", "mcm"])
-@pytest.mark.parametrize("splits", [[[0], [4], [9]], [[0, 1, 2], [3, 5, 7, 9]], [[c for c in range(10) if c != 6]]],
-                         ids=["one-class", "groups", "leave-one-out"])
+@pytest.mark.parametrize(
+    "splits",
+    [[[0], [4], [9]], [[0, 1, 2], [3, 5, 7, 9]], [[c for c in range(10) if c != 6]]],
+    ids=["one-class", "groups", "leave-one-out"],
+)
 def test_same_aurocs_as_numpy(sim, method, splits):
     if method == "mcm" and any(len(s) < 2 for s in splits):
         pytest.skip("MCM needs two normal classes")
@@ -59,10 +62,15 @@ def test_same_aurocs_as_numpy(sim, method, splits):
 def test_same_aurocs_with_exclusion_and_shots(sim, exclude, shots, seeds):
     splits = [[0], [3], [0, 3, 4]]
     kw = dict(lams=[0.5, 0.75], topks=[3, 10], exclude_normal_names=exclude, shots=shots, seeds=seeds)
-    torch_res, numpy_res = evaluate(sim, splits, backend=CPU, **kw), evaluate(sim, splits, backend="numpy", **kw)
+    torch_res, numpy_res = (
+        evaluate(sim, splits, backend=CPU, **kw),
+        evaluate(sim, splits, backend="numpy", **kw),
+    )
     _same_result(torch_res, numpy_res)
     if shots:
-        assert torch_res["results"][0]["auroc_seed_means"] == pytest.approx(numpy_res["results"][0]["auroc_seed_means"], abs=1e-12)
+        assert torch_res["results"][0]["auroc_seed_means"] == pytest.approx(
+            numpy_res["results"][0]["auroc_seed_means"], abs=1e-12
+        )
 
 
 def test_scores_and_statistics_agree_tightly(sim):
@@ -89,7 +97,9 @@ def test_memory_mapped_float16_rows(tmp_path, sim):
 
     mapped = load_bundle(save_bundle(sim, tmp_path / "h.npz", float16=True), mmap=True)
     assert mapped.mapped and mapped.image_emb.dtype == np.float16
-    _same_result(evaluate(mapped, [[0], [1, 2]], backend=CPU), evaluate(mapped, [[0], [1, 2]], backend="numpy"))
+    _same_result(
+        evaluate(mapped, [[0], [1, 2]], backend=CPU), evaluate(mapped, [[0], [1, 2]], backend="numpy")
+    )
 
 
 def test_class_stats_with_more_references_than_dimensions():
@@ -133,8 +143,10 @@ def test_auto_backend_choices(monkeypatch):
 def test_auto_decides_no_gpu_without_importing_torch(tmp_path):
     if T.gpu_hint():
         pytest.skip("this machine may have a GPU")
-    code = ("import sys; from bliss_core.cli.common import scoring_backend; "
-            "print(scoring_backend('auto'), 'torch' in sys.modules)")
+    code = (
+        "import sys; from bliss_core.cli.common import scoring_backend; "
+        "print(scoring_backend('auto'), 'torch' in sys.modules)"
+    )
     env = dict(os.environ, PYTHONPATH=str(REPO))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert out.stdout.split() == ["numpy", "False"], out.stderr
@@ -145,9 +157,11 @@ def test_cuda_without_gpu_is_one_line(tmp_path, sim, capsys, command):
     if T.cuda_available():
         pytest.skip("a CUDA GPU is present")
     path = save_bundle(sim, tmp_path / "b.npz")
-    argv = {"evaluate": ["evaluate", "--bundle", str(path), "--setup", "1"],
-            "score": ["score", "--bundle", str(path), "--normal", "0", "--out", str(tmp_path / "s.csv")],
-            "compare": ["compare", str(path), str(path), "--setup", "1"]}[command] + ["--device", "cuda"]
+    argv = {
+        "evaluate": ["evaluate", "--bundle", str(path), "--setup", "1"],
+        "score": ["score", "--bundle", str(path), "--normal", "0", "--out", str(tmp_path / "s.csv")],
+        "compare": ["compare", str(path), str(path), "--setup", "1"],
+    }[command] + ["--device", "cuda"]
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("bliss: error:") and "no CUDA GPU" in err and err.count("\n") == 1
@@ -161,15 +175,24 @@ def test_cli_devices_give_the_same_outputs(tmp_path, sim, capsys, monkeypatch):
         outs.append(json.loads(capsys.readouterr().out))
     assert outs[0] == outs[1]
     # --device cuda runs the torch kernels: pretend there is a GPU and run them on CPU tensors
-    monkeypatch.setattr("bliss_core.cli.common.scoring_backend", lambda device: CPU if device == "cuda" else "numpy")
-    monkeypatch.setattr("bliss_core.cli.evaluate.scoring_backend", lambda device: CPU if device == "cuda" else "numpy")
-    monkeypatch.setattr("bliss_core.cli.score.scoring_backend", lambda device: CPU if device == "cuda" else "numpy")
+    monkeypatch.setattr(
+        "bliss_core.cli.common.scoring_backend", lambda device: CPU if device == "cuda" else "numpy"
+    )
+    monkeypatch.setattr(
+        "bliss_core.cli.evaluate.scoring_backend", lambda device: CPU if device == "cuda" else "numpy"
+    )
+    monkeypatch.setattr(
+        "bliss_core.cli.score.scoring_backend", lambda device: CPU if device == "cuda" else "numpy"
+    )
     assert main(["evaluate", "--bundle", str(path), "--setup", "6", "--json", "--device", "cuda"]) == 0
     _same_result(json.loads(capsys.readouterr().out), outs[0])
     csvs = []
     for device in ("cpu", "cuda"):
         out = tmp_path / f"{device}.csv"
-        assert main(["score", "--bundle", str(path), "--normal", "0,3", "--out", str(out), "--device", device]) == 0
+        assert (
+            main(["score", "--bundle", str(path), "--normal", "0,3", "--out", str(out), "--device", device])
+            == 0
+        )
         csvs.append(out.read_text().splitlines())
     assert csvs[0][0] == csvs[1][0] and len(csvs[0]) == len(csvs[1])
     a = np.array([[float(v) for v in row.split(",")[5:8]] for row in csvs[0][1:]])
@@ -181,7 +204,9 @@ def test_compare_devices_give_the_same_rows(tmp_path, sim, capsys, monkeypatch):
     path = save_bundle(sim, tmp_path / "b.npz")
     assert main(["compare", str(path), str(path), "--setup", "1", "--json", "--device", "cpu"]) == 0
     on_cpu = json.loads(capsys.readouterr().out)
-    monkeypatch.setattr("bliss_core.cli.compare.scoring_backend", lambda device: CPU if device == "cuda" else "numpy")
+    monkeypatch.setattr(
+        "bliss_core.cli.compare.scoring_backend", lambda device: CPU if device == "cuda" else "numpy"
+    )
     assert main(["compare", str(path), str(path), "--setup", "1", "--json", "--device", "cuda"]) == 0
     on_torch = json.loads(capsys.readouterr().out)
     for a, b in zip(on_cpu["bundles"], on_torch["bundles"]):

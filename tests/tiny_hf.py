@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-WORDS = ("this is a photo of the an cat dog airplane goldfish tower ship truck bad sculpture many rendering "
-         "graffiti tattoo drawing close-up").split()
+WORDS = (
+    "this is a photo of the an cat dog airplane goldfish tower ship truck bad sculpture many rendering "
+    "graffiti tattoo drawing close-up"
+).split()
 SPECIALS = ["[PAD]", "[UNK]", "[BOS]", "[EOS]"]
 
 
@@ -24,17 +26,39 @@ def tokenizer(max_length: int = 16):
     tok = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
     tok.normalizer = normalizers.Lowercase()
     tok.pre_tokenizer = pre_tokenizers.Whitespace()
-    tok.post_processor = processors.TemplateProcessing(single="[BOS] $A [EOS]",
-                                                       special_tokens=[("[BOS]", 2), ("[EOS]", 3)])
-    return PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="[BOS]", eos_token="[EOS]", pad_token="[PAD]",
-                                   unk_token="[UNK]", model_max_length=max_length)
+    tok.post_processor = processors.TemplateProcessing(
+        single="[BOS] $A [EOS]", special_tokens=[("[BOS]", 2), ("[EOS]", 3)]
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        bos_token="[BOS]",
+        eos_token="[EOS]",
+        pad_token="[PAD]",
+        unk_token="[UNK]",
+        model_max_length=max_length,
+    )
 
 
 def _towers(vocab_size: int) -> tuple[dict, dict]:
-    text = dict(vocab_size=vocab_size, hidden_size=32, intermediate_size=64, num_hidden_layers=1,
-                num_attention_heads=2, max_position_embeddings=16, pad_token_id=0, bos_token_id=2, eos_token_id=3)
-    vision = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2, image_size=32,
-                  patch_size=8)
+    text = dict(
+        vocab_size=vocab_size,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        max_position_embeddings=16,
+        pad_token_id=0,
+        bos_token_id=2,
+        eos_token_id=3,
+    )
+    vision = dict(
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        image_size=32,
+        patch_size=8,
+    )
     return text, vision
 
 
@@ -56,7 +80,9 @@ def write_tiny_hf(folder: Path, kind: str = "clip", seed: int = 0) -> Path:
         processor = T.SiglipImageProcessor(size={"height": 32, "width": 32})
     elif kind == "blip":
         text = {**text, "encoder_hidden_size": 32, "sep_token_id": 3}
-        cfg = T.BlipConfig(text_config=text, vision_config=vision, image_text_hidden_size=24, bliss_untrained=True)
+        cfg = T.BlipConfig(
+            text_config=text, vision_config=vision, image_text_hidden_size=24, bliss_untrained=True
+        )
         model = T.BlipForImageTextRetrieval(cfg)
         processor = T.BlipImageProcessor(size={"height": 32, "width": 32})
     else:
@@ -79,5 +105,7 @@ def write_image_folder(root: Path, classes=("cat", "dog"), n_per: int = 2, seed:
             d = root / split / c
             d.mkdir(parents=True, exist_ok=True)
             for i in range(n_per):
-                Image.fromarray(rng.integers(0, 256, size=(20, 28, 3), dtype=np.uint8)).save(d / f"{i:03d}.png")
+                Image.fromarray(rng.integers(0, 256, size=(20, 28, 3), dtype=np.uint8)).save(
+                    d / f"{i:03d}.png"
+                )
     return root

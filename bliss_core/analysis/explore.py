@@ -46,21 +46,37 @@ def joint_points(
     normal = sorted({int(x) for x in normal})
     cls_idx = np.arange(c) if include_other_classes else np.asarray(normal, int)
     ids_img = bundle.image_names(img_idx)
-    modality = (["image"] * len(img_idx)
-                + ["label" if k in normal else "class_text" for k in cls_idx]
-                + ["dict"] * len(dict_idx))
-    text = (ids_img
-            + [f'"{label_text(bundle, k)}"' for k in cls_idx]
-            + [f'"{bundle.dict_names[j]}"' for j in dict_idx])
-    cls = ([bundle.class_names[bundle.image_label[i]] for i in img_idx]
-           + ["normal label" if k in normal else "class name" for k in cls_idx]
-           + ["dictionary entry"] * len(dict_idx))
-    detail = ([f"{bundle.class_names[bundle.image_label[i]]} · {'reference' if bundle.image_is_train[i] else 'test'} image"
-               for i in img_idx] + cls[len(img_idx):])
-    points = np.vstack([bundle.image_emb[img_idx], bundle.class_text_emb[cls_idx], bundle.dict_text_emb[dict_idx]])
+    modality = (
+        ["image"] * len(img_idx)
+        + ["label" if k in normal else "class_text" for k in cls_idx]
+        + ["dict"] * len(dict_idx)
+    )
+    text = (
+        ids_img
+        + [f'"{label_text(bundle, k)}"' for k in cls_idx]
+        + [f'"{bundle.dict_names[j]}"' for j in dict_idx]
+    )
+    cls = (
+        [bundle.class_names[bundle.image_label[i]] for i in img_idx]
+        + ["normal label" if k in normal else "class name" for k in cls_idx]
+        + ["dictionary entry"] * len(dict_idx)
+    )
+    detail = [
+        f"{bundle.class_names[bundle.image_label[i]]} · {'reference' if bundle.image_is_train[i] else 'test'} image"
+        for i in img_idx
+    ] + cls[len(img_idx) :]
+    points = np.vstack(
+        [bundle.image_emb[img_idx], bundle.class_text_emb[cls_idx], bundle.dict_text_emb[dict_idx]]
+    )
     ids = np.concatenate([img_idx, n + cls_idx, n + c + dict_idx]).astype(np.int64)
-    return JointPoints(points=points.astype(np.float32), ids=ids, modality=np.asarray(modality),
-                       text=text, class_name=cls, detail=detail)
+    return JointPoints(
+        points=points.astype(np.float32),
+        ids=ids,
+        modality=np.asarray(modality),
+        text=text,
+        class_name=cls,
+        detail=detail,
+    )
 
 
 def describe_ids(bundle, ids: Sequence[int]) -> list[dict]:
@@ -70,16 +86,35 @@ def describe_ids(bundle, ids: Sequence[int]) -> list[dict]:
     for g in ids:
         g = int(g)
         if 0 <= g < n:
-            rows.append({
-                "id": g, "kind": "image",
-                "name": bundle.image_name(g),
-                "class": bundle.class_names[int(bundle.image_label[g])],
-                "split": "reference" if bundle.image_is_train[g] else "test",
-            })
+            rows.append(
+                {
+                    "id": g,
+                    "kind": "image",
+                    "name": bundle.image_name(g),
+                    "class": bundle.class_names[int(bundle.image_label[g])],
+                    "split": "reference" if bundle.image_is_train[g] else "test",
+                }
+            )
         elif n <= g < n + c:
-            rows.append({"id": g, "kind": "class-name text", "name": label_text(bundle, g - n), "class": "", "split": ""})
+            rows.append(
+                {
+                    "id": g,
+                    "kind": "class-name text",
+                    "name": label_text(bundle, g - n),
+                    "class": "",
+                    "split": "",
+                }
+            )
         elif n + c <= g < n + c + len(bundle.dict_names):
-            rows.append({"id": g, "kind": "dictionary text", "name": bundle.dict_names[g - n - c], "class": "", "split": ""})
+            rows.append(
+                {
+                    "id": g,
+                    "kind": "dictionary text",
+                    "name": bundle.dict_names[g - n - c],
+                    "class": "",
+                    "split": "",
+                }
+            )
     return rows
 
 

@@ -49,9 +49,29 @@ METHOD_NAMES = {
 # Qualitative palette for classes (images): plotly's 24-colour Dark24, whose reds and
 # oranges are dropped because they are the texts' colours.
 CLASS_PALETTE = [
-    "#2E91E5", "#1CA71C", "#6C4516", "#0D2A63", "#AF0038", "#222A2A", "#B68100", "#750D86", "#EB663B",
-    "#511CFB", "#00A08B", "#FB00D1", "#FC0080", "#B2828D", "#6C7C32", "#778AAE", "#862A16", "#A777F1",
-    "#620042", "#1616A7", "#DA60CA", "#6C4516", "#0D2A63",
+    "#2E91E5",
+    "#1CA71C",
+    "#6C4516",
+    "#0D2A63",
+    "#AF0038",
+    "#222A2A",
+    "#B68100",
+    "#750D86",
+    "#EB663B",
+    "#511CFB",
+    "#00A08B",
+    "#FB00D1",
+    "#FC0080",
+    "#B2828D",
+    "#6C7C32",
+    "#778AAE",
+    "#862A16",
+    "#A777F1",
+    "#620042",
+    "#1616A7",
+    "#DA60CA",
+    "#6C4516",
+    "#0D2A63",
 ]
 TEMPLATE = "plotly_white"
 
@@ -70,8 +90,9 @@ def esc(value) -> str:
 _LEGEND_BELOW = dict(orientation="h", x=0, xanchor="left", y=-0.2, yanchor="top", bgcolor="rgba(0,0,0,0)")
 
 
-def _layout(fig: go.Figure, title: str | None = None, height: int = 420, template: str | None = TEMPLATE,
-            **kw) -> go.Figure:
+def _layout(
+    fig: go.Figure, title: str | None = None, height: int = 420, template: str | None = TEMPLATE, **kw
+) -> go.Figure:
     """Common layout. ``template=None`` skips expanding the plotly template (costly per figure),
     for the app's live paths where Streamlit's theme styles the chart anyway."""
     if template:
@@ -106,7 +127,11 @@ def projection_scatter(
     modality = np.asarray(modality)
     ids = np.asarray(ids)
     text = np.asarray([esc(t) for t in text], dtype=object)
-    cls = np.asarray(list(class_name), dtype=object) if class_name is not None else np.full(len(ids), "", object)
+    cls = (
+        np.asarray(list(class_name), dtype=object)
+        if class_name is not None
+        else np.full(len(ids), "", object)
+    )
     second = np.asarray([esc(d) for d in (detail if detail is not None else cls)], dtype=object)
     fig = go.Figure()
 
@@ -120,8 +145,9 @@ def projection_scatter(
                 y=coords[mask, 1],
                 mode="markers",
                 name=esc(name),
-                marker=dict(color=color, symbol=symbol, size=size, opacity=opacity,
-                            line=line or dict(width=0)),
+                marker=dict(
+                    color=color, symbol=symbol, size=size, opacity=opacity, line=line or dict(width=0)
+                ),
                 customdata=custom,
                 hovertemplate="%{customdata[1]}<br><i>%{customdata[2]}</i><extra>" + esc(name) + "</extra>",
             )
@@ -131,17 +157,32 @@ def projection_scatter(
         img = modality == "image"
         names = list(dict.fromkeys(cls[img].tolist()))
         for i, c in enumerate(names):  # one entry per class, reference and test images alike
-            add(img & (cls == c), f"images: {shorten(c, 40)}", CLASS_PALETTE[i % len(CLASS_PALETTE)], "circle", 5, 0.7)
+            add(
+                img & (cls == c),
+                f"images: {shorten(c, 40)}",
+                CLASS_PALETTE[i % len(CLASS_PALETTE)],
+                "circle",
+                5,
+                0.7,
+            )
     else:
         add(modality == "image", "images", IMAGE_COLOR, "circle", 5, 0.55)
     add(modality == "dict", "dictionary text", DICT_COLOR, "diamond", 6, 0.8)
-    add(modality == "class_text", "other class names (text)", "#fb7185", "star", 11, 0.95,
-        dict(width=0.5, color="white"))
+    add(
+        modality == "class_text",
+        "other class names (text)",
+        "#fb7185",
+        "star",
+        11,
+        0.95,
+        dict(width=0.5, color="white"),
+    )
     add(modality == "label", "normal-label text", LABEL_COLOR, "star", 16, 1.0, dict(width=1, color="white"))
     _layout(fig, title, height=height, dragmode="lasso", template=template)
     # Points can sit anywhere, so the legend goes below the plot area, never over them.
-    fig.update_layout(legend=dict(orientation="h", x=0, xanchor="left", y=-0.02, yanchor="top",
-                                  bgcolor="rgba(0,0,0,0)"))
+    fig.update_layout(
+        legend=dict(orientation="h", x=0, xanchor="left", y=-0.02, yanchor="top", bgcolor="rgba(0,0,0,0)")
+    )
     fig.update_xaxes(showticklabels=False, title=None, zeroline=False)
     fig.update_yaxes(showticklabels=False, title=None, zeroline=False, scaleanchor=None)
     return fig
@@ -150,9 +191,14 @@ def projection_scatter(
 # -- dictionary similarity -----------------------------------------------------------------
 def _hist_bars(edges: np.ndarray, heights: np.ndarray, name: str, color: str, hover: str) -> go.Bar:
     """One pre-binned histogram as bars: the browser gets the bins, not every raw value."""
-    return go.Bar(x=(edges[:-1] + edges[1:]) / 2, y=heights, width=np.diff(edges), name=name,
-                  marker=dict(color=color, opacity=0.6, line=dict(width=0)),
-                  hovertemplate=hover + "<extra>" + esc(name) + "</extra>")
+    return go.Bar(
+        x=(edges[:-1] + edges[1:]) / 2,
+        y=heights,
+        width=np.diff(edges),
+        name=name,
+        marker=dict(color=color, opacity=0.6, line=dict(width=0)),
+        hovertemplate=hover + "<extra>" + esc(name) + "</extra>",
+    )
 
 
 def similarity_histograms(
@@ -196,16 +242,26 @@ def avg_dict_similarity_histogram(
     for mask, name, color in ((~y, "normal test images", NORMAL_COLOR), (y, "anomalies", ANOMALY_COLOR)):
         counts, _ = np.histogram(avg_sim[mask], bins=edges)
         share = counts / max(int(counts.sum()), 1)
-        fig.add_trace(_hist_bars(edges, share, f"{name} ({int(mask.sum()):,})", color,
-                                 "avg sim %{x:.3f}<br>%{y:.1%} of the group"))
+        fig.add_trace(
+            _hist_bars(
+                edges,
+                share,
+                f"{name} ({int(mask.sum()):,})",
+                color,
+                "avg sim %{x:.3f}<br>%{y:.1%} of the group",
+            )
+        )
     _layout(fig, title, barmode="overlay", bargap=0, template=template)
     fig.update_xaxes(title="mean cosine similarity to all dictionary entries")
     fig.update_yaxes(title="share of the group", tickformat=".0%")
     return fig
 
 
-def error_rate_figure(rates: Mapping[str, list], title: str | None = "Errors vs average dictionary similarity",
-    template: str | None = TEMPLATE, y_max: float | None = None,
+def error_rate_figure(
+    rates: Mapping[str, list],
+    title: str | None = "Errors vs average dictionary similarity",
+    template: str | None = TEMPLATE,
+    y_max: float | None = None,
 ) -> go.Figure:
     """False-negative and false-positive rates per bin of average dictionary similarity
     (the dict returned by :func:`bliss_core.core.diagnostics.error_rates_by_dict_similarity`).
@@ -217,15 +273,24 @@ def error_rate_figure(rates: Mapping[str, list], title: str | None = "Errors vs 
         ("fp_rate", "false alarms (false-positive rate)", FP_COLOR, "n_normal"),
     ):
         y = np.array([np.nan if r is None else r for r in rates[key]], float)
-        fig.add_trace(go.Scatter(
-            x=x, y=y, mode="lines+markers", name=name, line=dict(color=color, width=3), marker=dict(size=8),
-            customdata=np.asarray(rates[count]),
-            hovertemplate="avg dictionary sim %{x:.3f}<br>rate %{y:.1%}<br>%{customdata} images in bin<extra></extra>",
-        ))
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=y,
+                mode="lines+markers",
+                name=name,
+                line=dict(color=color, width=3),
+                marker=dict(size=8),
+                customdata=np.asarray(rates[count]),
+                hovertemplate="avg dictionary sim %{x:.3f}<br>rate %{y:.1%}<br>%{customdata} images in bin<extra></extra>",
+            )
+        )
     _layout(fig, title, template=template, height=440)
     # Rates reach the top at either end and the title sits above: the legend goes below the axis.
-    fig.update_layout(legend=dict(orientation="h", x=0, xanchor="left", y=-0.22, yanchor="top", bgcolor="rgba(0,0,0,0)"),
-                      margin=dict(t=50 if title else 20, b=110))
+    fig.update_layout(
+        legend=dict(orientation="h", x=0, xanchor="left", y=-0.22, yanchor="top", bgcolor="rgba(0,0,0,0)"),
+        margin=dict(t=50 if title else 20, b=110),
+    )
     fig.update_xaxes(title="average dictionary similarity (right = more text-like)")
     if y_max is not None:
         fig.update_yaxes(title="error rate", tickformat=".0%", range=[0, max(float(y_max), 0.01) * 1.08])
@@ -273,26 +338,54 @@ def roc_figure(
     template: str | None = TEMPLATE,
 ) -> go.Figure:
     """ROC curves of several methods, thinned to ``max_points`` each; BLISS drawn on top."""
-    data: list[dict] = [dict(type="scatter", x=[0, 1], y=[0, 1], mode="lines",
-                             line=dict(color="#cbd5e1", dash="dot", width=1), showlegend=False, hoverinfo="skip")]
+    data: list[dict] = [
+        dict(
+            type="scatter",
+            x=[0, 1],
+            y=[0, 1],
+            mode="lines",
+            line=dict(color="#cbd5e1", dash="dot", width=1),
+            showlegend=False,
+            hoverinfo="skip",
+        )
+    ]
     order = sorted(roc, key=lambda m: m == "bliss")
     for method in order:
         fpr, tpr = subsample_curve(*roc[method], max_points=max_points)
         name = METHOD_NAMES.get(method, method)
         if aurocs and method in aurocs:
             name = f"{name}: {aurocs[method]:.3f}"
-        data.append(dict(
-            type="scatter", x=np.asarray(fpr, float), y=np.asarray(tpr, float), mode="lines", name=esc(name),
-            line=dict(color=METHOD_COLORS.get(method, "#334155"), width=3.5 if method == "bliss" else 1.8),
-            hovertemplate="FPR %{x:.3f}<br>TPR %{y:.3f}<extra>" + esc(name) + "</extra>",
-        ))
+        data.append(
+            dict(
+                type="scatter",
+                x=np.asarray(fpr, float),
+                y=np.asarray(tpr, float),
+                mode="lines",
+                name=esc(name),
+                line=dict(
+                    color=METHOD_COLORS.get(method, "#334155"), width=3.5 if method == "bliss" else 1.8
+                ),
+                hovertemplate="FPR %{x:.3f}<br>TPR %{y:.3f}<extra>" + esc(name) + "</extra>",
+            )
+        )
     if operating_point is not None:
-        data.append(dict(type="scatter", x=[float(operating_point[0])], y=[float(operating_point[1])], mode="markers",
-                         name="operating point", marker=dict(color="black", size=11, symbol="x")))
-    layout = _layout_dict(title, height,
-                          legend=dict(x=0.98, y=0.02, xanchor="right", yanchor="bottom", bgcolor="rgba(255,255,255,0.8)"),
-                          xaxis=dict(title=dict(text="false-positive rate"), range=[0, 1]),
-                          yaxis=dict(title=dict(text="true-positive rate"), range=[0, 1.02]))
+        data.append(
+            dict(
+                type="scatter",
+                x=[float(operating_point[0])],
+                y=[float(operating_point[1])],
+                mode="markers",
+                name="operating point",
+                marker=dict(color="black", size=11, symbol="x"),
+            )
+        )
+    layout = _layout_dict(
+        title,
+        height,
+        legend=dict(x=0.98, y=0.02, xanchor="right", yanchor="bottom", bgcolor="rgba(255,255,255,0.8)"),
+        xaxis=dict(title=dict(text="false-positive rate"), range=[0, 1]),
+        yaxis=dict(title=dict(text="true-positive rate"), range=[0, 1.02]),
+    )
     return _fast_figure(data, layout, template)
 
 
@@ -314,18 +407,44 @@ def score_histogram(
     data = []
     for mask, name, color in ((~y, "normal test images", NORMAL_COLOR), (y, "anomalies", ANOMALY_COLOR)):
         counts, _ = np.histogram(s[mask], bins=edges)
-        data.append(dict(type="bar", x=centers, y=counts / max(int(mask.sum()), 1), width=widths,
-                         name=f"{name} ({int(mask.sum()):,})",
-                         marker=dict(color=color, opacity=0.6, line=dict(width=0))))
+        data.append(
+            dict(
+                type="bar",
+                x=centers,
+                y=counts / max(int(mask.sum()), 1),
+                width=widths,
+                name=f"{name} ({int(mask.sum()):,})",
+                marker=dict(color=color, opacity=0.6, line=dict(width=0)),
+            )
+        )
     extra: dict = {}
     if threshold is not None and np.isfinite(threshold):
-        extra["shapes"] = [dict(type="line", xref="x", yref="paper", x0=threshold, x1=threshold, y0=0, y1=1,
-                                line=dict(color="black", dash="dash", width=2))]
-        extra["annotations"] = [dict(x=threshold, y=1, xref="x", yref="paper", text="threshold",
-                                     showarrow=False, yanchor="bottom")]
-    layout = _layout_dict(title, height, barmode="overlay", bargap=0,
-                          xaxis=dict(title=dict(text="anomaly score (higher = more anomalous)")),
-                          yaxis=dict(title=dict(text="share of the group"), tickformat=".1%"), **extra)
+        extra["shapes"] = [
+            dict(
+                type="line",
+                xref="x",
+                yref="paper",
+                x0=threshold,
+                x1=threshold,
+                y0=0,
+                y1=1,
+                line=dict(color="black", dash="dash", width=2),
+            )
+        ]
+        extra["annotations"] = [
+            dict(
+                x=threshold, y=1, xref="x", yref="paper", text="threshold", showarrow=False, yanchor="bottom"
+            )
+        ]
+    layout = _layout_dict(
+        title,
+        height,
+        barmode="overlay",
+        bargap=0,
+        xaxis=dict(title=dict(text="anomaly score (higher = more anomalous)")),
+        yaxis=dict(title=dict(text="share of the group"), tickformat=".1%"),
+        **extra,
+    )
     return _fast_figure(data, layout, template)
 
 
@@ -342,21 +461,43 @@ def auroc_heatmap(
     grid = np.asarray(grid, float)
     xs = [str(k) for k in topks]
     ys = [f"{l:g}" for l in lams]
-    data = [dict(
-        type="heatmap", z=grid, x=xs, y=ys, colorscale="Viridis", colorbar=dict(title=dict(text="AUROC")),
-        text=[[f"{v:.3f}" for v in row] for row in grid], texttemplate="%{text}", textfont=dict(size=11),
-        hovertemplate="K=%{x}<br>λ=%{y}<br>AUROC %{z:.4f}<extra></extra>",
-    )]
+    data = [
+        dict(
+            type="heatmap",
+            z=grid,
+            x=xs,
+            y=ys,
+            colorscale="Viridis",
+            colorbar=dict(title=dict(text="AUROC")),
+            text=[[f"{v:.3f}" for v in row] for row in grid],
+            texttemplate="%{text}",
+            textfont=dict(size=11),
+            hovertemplate="K=%{x}<br>λ=%{y}<br>AUROC %{z:.4f}<extra></extra>",
+        )
+    ]
     shapes = []
     if current is not None:
         lam, k = current
         li = int(np.argmin(np.abs(np.asarray(lams, float) - lam)))
         ki = int(np.argmin(np.abs(np.asarray(topks, float) - k)))
-        shapes.append(dict(type="rect", x0=ki - 0.5, x1=ki + 0.5, y0=li - 0.5, y1=li + 0.5,
-                           line=dict(color="white", width=3)))
-    layout = _layout_dict(title, height, shapes=shapes, margin=dict(l=70, r=20, t=50 if title else 20, b=50),
-                          xaxis=dict(title=dict(text="K (dictionary entries per image)"), type="category"),
-                          yaxis=dict(title=dict(text="λ"), type="category"))
+        shapes.append(
+            dict(
+                type="rect",
+                x0=ki - 0.5,
+                x1=ki + 0.5,
+                y0=li - 0.5,
+                y1=li + 0.5,
+                line=dict(color="white", width=3),
+            )
+        )
+    layout = _layout_dict(
+        title,
+        height,
+        shapes=shapes,
+        margin=dict(l=70, r=20, t=50 if title else 20, b=50),
+        xaxis=dict(title=dict(text="K (dictionary entries per image)"), type="category"),
+        yaxis=dict(title=dict(text="λ"), type="category"),
+    )
     return _fast_figure(data, layout, template)
 
 
@@ -373,15 +514,20 @@ def whatif_bars(
     fig = go.Figure()
     labels = [esc(n) for n in names]
     for key, values in series.items():
-        fig.add_trace(go.Bar(x=labels, y=list(values), name=esc(key),
-                             marker_color=palette.get(key, None)))
+        fig.add_trace(go.Bar(x=labels, y=list(values), name=esc(key), marker_color=palette.get(key, None)))
     if threshold is not None and np.isfinite(threshold):
-        fig.add_hline(y=threshold, line=dict(color="black", dash="dash"), annotation_text="threshold",
-                      annotation_position="top left")
+        fig.add_hline(
+            y=threshold,
+            line=dict(color="black", dash="dash"),
+            annotation_text="threshold",
+            annotation_position="top left",
+        )
     _layout(fig, title, height=height, barmode="group", template=template)
     # below the axis: over the plot it would hide bars, beside the title it would crowd it
-    fig.update_layout(legend=dict(orientation="h", x=0, xanchor="left", y=-0.15, yanchor="top", bgcolor="rgba(0,0,0,0)"),
-                      margin=dict(b=80))
+    fig.update_layout(
+        legend=dict(orientation="h", x=0, xanchor="left", y=-0.15, yanchor="top", bgcolor="rgba(0,0,0,0)"),
+        margin=dict(b=80),
+    )
     fig.update_xaxes(type="category")
     return fig
 
@@ -402,11 +548,24 @@ def grouped_bars(
     data = []
     for i, (name, values) in enumerate(series.items()):
         color = (colors or {}).get(name) or CLASS_PALETTE[i % len(CLASS_PALETTE)]
-        data.append(dict(type="bar", x=x, y=[float(v) for v in values], name=esc(name), marker=dict(color=color),
-                         hovertemplate="%{x}<br>%{y:.4f}<extra>" + esc(name) + "</extra>"))
-    layout = _layout_dict(title, height, barmode="group",
-                          legend=dict(orientation="h", x=0, xanchor="left", y=-0.15, yanchor="top"),
-                          xaxis=dict(type="category"), yaxis=dict(title=dict(text=esc(yaxis or ""))))
+        data.append(
+            dict(
+                type="bar",
+                x=x,
+                y=[float(v) for v in values],
+                name=esc(name),
+                marker=dict(color=color),
+                hovertemplate="%{x}<br>%{y:.4f}<extra>" + esc(name) + "</extra>",
+            )
+        )
+    layout = _layout_dict(
+        title,
+        height,
+        barmode="group",
+        legend=dict(orientation="h", x=0, xanchor="left", y=-0.15, yanchor="top"),
+        xaxis=dict(type="category"),
+        yaxis=dict(title=dict(text=esc(yaxis or ""))),
+    )
     return _fast_figure(data, layout, template)
 
 

@@ -21,7 +21,16 @@ from typing import Any, Iterable, Sequence
 from ..errors import OutputError
 from ..files import atomic_write, file_kind, open_regular
 
-__all__ = ["PLOTLY_JS", "output_folder", "write_plotly_js", "figure_page", "figure_div", "table_html", "report_page", "write_text"]
+__all__ = [
+    "PLOTLY_JS",
+    "output_folder",
+    "write_plotly_js",
+    "figure_page",
+    "figure_div",
+    "table_html",
+    "report_page",
+    "write_text",
+]
 
 #: The file name every HTML file refers to, in its own folder.
 PLOTLY_JS = "plotly.min.js"
@@ -44,12 +53,16 @@ def output_folder(folder: str | os.PathLike) -> Path:
         try:
             path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise OutputError(f"{path}: the output folder cannot be created ({exc.strerror or exc}).") from None
+            raise OutputError(
+                f"{path}: the output folder cannot be created ({exc.strerror or exc})."
+            ) from None
         return path
     except OSError as exc:
         raise OutputError(f"{path}: cannot be checked ({exc.strerror or exc}).") from None
     if not stat.S_ISDIR(st.st_mode):
-        raise OutputError(f"{path}: exists and is a {file_kind(st.st_mode)}, not a folder; choose another --out.")
+        raise OutputError(
+            f"{path}: exists and is a {file_kind(st.st_mode)}, not a folder; choose another --out."
+        )
     return path
 
 
@@ -117,8 +130,8 @@ def report_page(title: str, body: str) -> str:
     """A full HTML page: ``title`` (escaped here), ``body`` (already-safe HTML built with the
     helpers above), plotly.js loaded once from the page's folder."""
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{html.escape(title)}</title>"
-        f"<script charset=\"utf-8\" src=\"{PLOTLY_JS}\"></script><style>{_STYLE}</style></head>"
+        f'<script charset="utf-8" src="{PLOTLY_JS}"></script><style>{_STYLE}</style></head>'
         f"<body><h1>{html.escape(title)}</h1>{body}</body></html>\n"
     )

@@ -172,17 +172,19 @@ def _compute(points: np.ndarray, method: str, seed: int, params: dict[str, Any])
 
             n_iter = int(params.get("max_iter", 375))  # total, as sklearn counts: exaggeration + the rest
             early = min(125, max(1, n_iter // 3))
-            return np.asarray(OpenTSNE(
-                n_components=2,
-                perplexity=perplexity,
-                initialization="pca",
-                neighbors="exact" if z.shape[0] <= 30000 else "auto",
-                negative_gradient_method="auto",  # FFT from 10,000 points, Barnes-Hut below
-                early_exaggeration_iter=early,
-                n_iter=max(1, n_iter - early),
-                n_jobs=1,
-                random_state=seed,
-            ).fit(z))
+            return np.asarray(
+                OpenTSNE(
+                    n_components=2,
+                    perplexity=perplexity,
+                    initialization="pca",
+                    neighbors="exact" if z.shape[0] <= 30000 else "auto",
+                    negative_gradient_method="auto",  # FFT from 10,000 points, Barnes-Hut below
+                    early_exaggeration_iter=early,
+                    n_iter=max(1, n_iter - early),
+                    n_jobs=1,
+                    random_state=seed,
+                ).fit(z)
+            )
         from sklearn.manifold import TSNE
 
         return TSNE(

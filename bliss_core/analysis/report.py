@@ -77,9 +77,14 @@ def write_diagnostics(
     view = live.view(lam, topk)
     internal = live.baseline_scores["internal"]
     internal_rates = error_rates_by_dict_similarity(
-        live.avg_dict_sim, live.is_anomaly, internal, threshold=float(np.quantile(internal[live.is_anomaly], 0.05))
+        live.avg_dict_sim,
+        live.is_anomaly,
+        internal,
+        threshold=float(np.quantile(internal[live.is_anomaly], 0.05)),
     )
-    bliss_rates = error_rates_by_dict_similarity(live.avg_dict_sim, live.is_anomaly, view.scores, view.threshold)
+    bliss_rates = error_rates_by_dict_similarity(
+        live.avg_dict_sim, live.is_anomaly, view.scores, view.threshold
+    )
 
     stats = {
         "bundle": bundle.describe(),
@@ -108,11 +113,18 @@ def write_diagnostics(
     for method in projections:
         coords = project(pts.points, method)
         figures[f"projection_{method}"] = F.projection_scatter(
-            coords, pts.modality, pts.text, pts.ids, pts.class_name,
-            title=f"Joint {method.upper()} of image and text embeddings{tag}", detail=pts.detail,
+            coords,
+            pts.modality,
+            pts.text,
+            pts.ids,
+            pts.class_name,
+            title=f"Joint {method.upper()} of image and text embeddings{tag}",
+            detail=pts.detail,
         )
     rng = np.random.default_rng(0)
-    sample = bundle.image_emb[rng.choice(len(bundle.image_emb), size=min(2000, len(bundle.image_emb)), replace=False)]
+    sample = bundle.image_emb[
+        rng.choice(len(bundle.image_emb), size=min(2000, len(bundle.image_emb)), replace=False)
+    ]
     figures["similarity_histograms"] = F.similarity_histograms(
         dictionary_similarities(bundle.class_text_emb[normal], bundle.dict_text_emb),
         dictionary_similarities(sample, bundle.dict_text_emb),
@@ -124,8 +136,11 @@ def write_diagnostics(
     figures["errors_vs_dict_similarity_bliss"] = F.error_rate_figure(
         bliss_rates, title=f"BLISS (λ={lam:g}, K={topk}): errors vs average dictionary similarity{tag}"
     )
-    figures["roc"] = F.roc_figure(view.roc, {k: v["auroc"] for k, v in view.metrics.items()},
-                                  title=f"ROC curves (anomalies positive){tag}")
+    figures["roc"] = F.roc_figure(
+        view.roc,
+        {k: v["auroc"] for k, v in view.metrics.items()},
+        title=f"ROC curves (anomalies positive){tag}",
+    )
     written.append(write_plotly_js(out))
     for name, fig in figures.items():
         path = out / f"{name}.html"

@@ -24,10 +24,23 @@ HEATMAP_TOPKS = (1, 2, 5, 10, 20, 30, 50)
 
 
 @st.cache_resource(max_entries=8, ttl=CACHE_TTL, show_spinner=False)
-def live_scoring(key: str, normal: tuple[int, ...], _bundle: Bundle, shots: int | None = None,
-                 exclude_normal_names: bool = False, max_topk: int = MAX_TOPK) -> LiveScoring:
-    return LiveScoring(_bundle, list(normal), max_topk=max_topk, shots=shots, seed=0,
-                       exclude_normal_names=exclude_normal_names, backend=scoring_backend())
+def live_scoring(
+    key: str,
+    normal: tuple[int, ...],
+    _bundle: Bundle,
+    shots: int | None = None,
+    exclude_normal_names: bool = False,
+    max_topk: int = MAX_TOPK,
+) -> LiveScoring:
+    return LiveScoring(
+        _bundle,
+        list(normal),
+        max_topk=max_topk,
+        shots=shots,
+        seed=0,
+        exclude_normal_names=exclude_normal_names,
+        backend=scoring_backend(),
+    )
 
 
 @st.cache_resource(show_spinner=False)
@@ -60,8 +73,9 @@ def clustering_stats(key: str, _bundle: Bundle) -> dict:
 
 
 @st.cache_data(max_entries=12, ttl=CACHE_TTL, show_spinner=False)
-def projection(key: str, normal: tuple[int, ...], method: str, sample_size: int, params_json: str,
-               _points: np.ndarray) -> np.ndarray:
+def projection(
+    key: str, normal: tuple[int, ...], method: str, sample_size: int, params_json: str, _points: np.ndarray
+) -> np.ndarray:
     from ..analysis.projection import project
 
     return project(_points, method=method, seed=0, **json.loads(params_json))

@@ -23,23 +23,48 @@ import streamlit as st
 
 from .. import settings
 from ..core.bundle import Bundle
-from ..core.compare import CLUSTERING_KEYS, DEFAULT_LAMS, DEFAULT_TOPKS, bundle_summary, compare_verdicts, grid_topks
+from ..core.compare import (
+    CLUSTERING_KEYS,
+    DEFAULT_LAMS,
+    DEFAULT_TOPKS,
+    bundle_summary,
+    compare_verdicts,
+    grid_topks,
+)
 from ..core.live import LiveScoring
 from ..errors import AppError
 from . import cached, sources
 from .state import DEFAULT_LAMBDA, DEFAULT_SIM, DEFAULT_TOPK, SIM_INTS, SIM_LIMITS
 
-__all__ = ["CompareSource", "available_sources", "selected_sources", "common_classes", "live_for", "projection_for",
-           "heatmap_for", "summary_rows", "clustering_rows", "gain_rows", "verdict_table", "sim_label", "stat_bars",
-           "gain_bars",
-           "MAX_SOURCES", "TPR"]
+__all__ = [
+    "CompareSource",
+    "available_sources",
+    "selected_sources",
+    "common_classes",
+    "live_for",
+    "projection_for",
+    "heatmap_for",
+    "summary_rows",
+    "clustering_rows",
+    "gain_rows",
+    "verdict_table",
+    "sim_label",
+    "stat_bars",
+    "gain_bars",
+    "MAX_SOURCES",
+    "TPR",
+]
 
 CACHE_TTL = settings.get("BLISS_CACHE_TTL_S")
 MAX_SOURCES = 6  # small multiples stay readable, and the work stays bounded
 TPR = 0.95
 MAX_VERDICT_ROWS = 500
-STAT_NAMES = {"text_text": "text ↔ text", "image_image": "image ↔ image", "image_text": "image ↔ text",
-              "modality_gap": "modality gap"}
+STAT_NAMES = {
+    "text_text": "text ↔ text",
+    "image_image": "image ↔ image",
+    "image_text": "image ↔ text",
+    "modality_gap": "modality gap",
+}
 
 
 @dataclass
@@ -54,8 +79,10 @@ class CompareSource:
 
 def sim_label(params: dict) -> str:
     """A simulation's knobs in a few words."""
-    return ("simulation: text bias {text_bias:g}, gap {modality_gap:g}, class signal {class_signal:g}, "
-            "noise {noise:g}, seed {seed}").format(**{**DEFAULT_SIM, **params})
+    return (
+        "simulation: text bias {text_bias:g}, gap {modality_gap:g}, class signal {class_signal:g}, "
+        "noise {noise:g}, seed {seed}"
+    ).format(**{**DEFAULT_SIM, **params})
 
 
 def _sims() -> list[dict]:
@@ -63,7 +90,9 @@ def _sims() -> list[dict]:
     and the same space without it, so the page shows a comparison at once."""
     ss = st.session_state
     if "cmp_sims" not in ss:
-        ss["cmp_sims"] = [] if sources.env_bundles() else [dict(DEFAULT_SIM), {**DEFAULT_SIM, "text_bias": 0.0}]
+        ss["cmp_sims"] = (
+            [] if sources.env_bundles() else [dict(DEFAULT_SIM), {**DEFAULT_SIM, "text_bias": 0.0}]
+        )
     return ss["cmp_sims"]
 
 
@@ -84,7 +113,9 @@ def clear_simulations() -> None:
     """Forget the session's simulations (the BLISS_BUNDLE files and uploads stay)."""
     labels = {sim_label(p) for p in _sims()}
     st.session_state["cmp_sims"] = []
-    st.session_state["cmp_selected"] = [s for s in st.session_state.get("cmp_selected", []) if s not in labels]
+    st.session_state["cmp_selected"] = [
+        s for s in st.session_state.get("cmp_selected", []) if s not in labels
+    ]
 
 
 def take_uploads(files: Sequence[tuple[str, bytes]]) -> list[str]:
@@ -135,7 +166,7 @@ def selected_sources(available: Sequence[CompareSource]) -> list[CompareSource]:
     ss = st.session_state
     labels = [s.label for s in available]
     if "cmp_selected" not in ss:
-        ss["cmp_selected"] = labels[:min(len(labels), 4)]
+        ss["cmp_selected"] = labels[: min(len(labels), 4)]
     ss["cmp_selected"] = [label for label in ss["cmp_selected"] if label in labels][:MAX_SOURCES]
     chosen = set(ss["cmp_selected"])
     return [s for s in available if s.label in chosen]
@@ -164,20 +195,24 @@ def live_for(source: CompareSource, normal: tuple[int, ...], exclude: bool) -> L
     return cached.live_scoring(source.key, normal, source.bundle, None, bool(exclude), max(DEFAULT_TOPKS))
 
 
-def projection_for(source: CompareSource, normal: tuple[int, ...], method: str, sample_size: int = 1000) -> Any:
+def projection_for(
+    source: CompareSource, normal: tuple[int, ...], method: str, sample_size: int = 1000
+) -> Any:
     """The joint scatter of one bundle's images, labels and dictionary, by ``method``."""
     from ..analysis import figures as F
     from ..analysis.explore import joint_points
 
     jp = joint_points(source.bundle, normal, sample_size=sample_size, dict_size=400, seed=0)
     coords = cached.projection(source.key, normal, method, sample_size, "{}", jp.points)
-    return F.projection_scatter(coords, jp.modality, jp.text, jp.ids, jp.class_name, height=420, template=None,
-                                detail=jp.detail)
+    return F.projection_scatter(
+        coords, jp.modality, jp.text, jp.ids, jp.class_name, height=420, template=None, detail=jp.detail
+    )
 
 
 @st.cache_data(max_entries=16, ttl=CACHE_TTL, show_spinner=False)
-def _grid(key: str, normal: tuple[int, ...], exclude: bool, _live_scoring: LiveScoring
-          ) -> tuple[list[float], list[int], np.ndarray]:
+def _grid(
+    key: str, normal: tuple[int, ...], exclude: bool, _live_scoring: LiveScoring
+) -> tuple[list[float], list[int], np.ndarray]:
     topks = grid_topks(_live_scoring.bundle, [normal], exclude)
     return list(DEFAULT_LAMS), topks, _live_scoring.auroc_grid(DEFAULT_LAMS, topks)
 
@@ -198,7 +233,9 @@ def session_lam_topk() -> tuple[float, int]:
 
 
 def _flag(bundle: Bundle) -> str:
-    return "UNTRAINED (random weights)" if bundle.untrained else ("SIMULATION" if bundle.is_simulation else "")
+    return (
+        "UNTRAINED (random weights)" if bundle.untrained else ("SIMULATION" if bundle.is_simulation else "")
+    )
 
 
 def summary_rows(chosen: Sequence[CompareSource]) -> list[dict]:
@@ -207,20 +244,40 @@ def summary_rows(chosen: Sequence[CompareSource]) -> list[dict]:
     for s in chosen:
         b = s.bundle
         meta = bundle_summary(b)
-        rows.append({"bundle": s.label, "model": meta["model"], "weights": meta["weights"], "prompt": meta["prompt"],
-                     "dictionary": meta["dictionary"], "note": _flag(b), "images": len(b.image_label),
-                     "classes": len(b.class_names), "entries": len(b.dict_names), "D": b.dim})
-    return [{k: ("" if v is None else v if isinstance(v, (int, float)) else str(v)) for k, v in r.items()} for r in rows]
+        rows.append(
+            {
+                "bundle": s.label,
+                "model": meta["model"],
+                "weights": meta["weights"],
+                "prompt": meta["prompt"],
+                "dictionary": meta["dictionary"],
+                "note": _flag(b),
+                "images": len(b.image_label),
+                "classes": len(b.class_names),
+                "entries": len(b.dict_names),
+                "D": b.dim,
+            }
+        )
+    return [
+        {k: ("" if v is None else v if isinstance(v, (int, float)) else str(v)) for k, v in r.items()}
+        for r in rows
+    ]
 
 
 def clustering_rows(chosen: Sequence[CompareSource]) -> list[dict]:
     """The four clustering statistics per bundle (all images; label and dictionary texts)."""
-    return [{"bundle": s.label, **{STAT_NAMES[k]: float(cached.clustering_stats(s.key, s.bundle)[k]) for k in CLUSTERING_KEYS}}
-            for s in chosen]
+    return [
+        {
+            "bundle": s.label,
+            **{STAT_NAMES[k]: float(cached.clustering_stats(s.key, s.bundle)[k]) for k in CLUSTERING_KEYS},
+        }
+        for s in chosen
+    ]
 
 
-def gain_rows(chosen: Sequence[CompareSource], normal_names: Sequence[str], exclude: bool, lam: float,
-              topk: int) -> list[dict]:
+def gain_rows(
+    chosen: Sequence[CompareSource], normal_names: Sequence[str], exclude: bool, lam: float, topk: int
+) -> list[dict]:
     """AUROC of the internal score, BLISS at (lam, K), the gain, max-sim and kNN per bundle."""
     rows = []
     for s in chosen:
@@ -228,13 +285,23 @@ def gain_rows(chosen: Sequence[CompareSource], normal_names: Sequence[str], excl
         k = min(int(topk), live.max_topk)
         bliss = float(live.view(lam, k, TPR).metrics["bliss"]["auroc"])
         base = {m: float(v["auroc"]) for m, v in live.baseline_metrics.items()}
-        rows.append({"bundle": s.label, "K used": k, "internal (λ=0)": base["internal"], "BLISS": bliss,
-                     "gain": bliss - base["internal"], "CLIP max-sim": base["maxsim"], "kNN": base["knn"]})
+        rows.append(
+            {
+                "bundle": s.label,
+                "K used": k,
+                "internal (λ=0)": base["internal"],
+                "BLISS": bliss,
+                "gain": bliss - base["internal"],
+                "CLIP max-sim": base["maxsim"],
+                "kNN": base["knn"],
+            }
+        )
     return rows
 
 
-def verdict_table(chosen: Sequence[CompareSource], normal_names: Sequence[str], exclude: bool, lam: float,
-                  topk: int) -> tuple[int, int, list[dict]]:
+def verdict_table(
+    chosen: Sequence[CompareSource], normal_names: Sequence[str], exclude: bool, lam: float, topk: int
+) -> tuple[int, int, list[dict]]:
     """(shared test images, how many change verdict, a row per changed image, at most
     ``MAX_VERDICT_ROWS``). Each bundle flags an image when its BLISS score reaches the
     threshold that catches 95% of that bundle's anomalies."""
@@ -252,8 +319,11 @@ def verdict_table(chosen: Sequence[CompareSource], normal_names: Sequence[str], 
         pos0 = int(v.positions[s_i, 0])
         row0 = int(lives[0].test_idx[pos0])
         truth = bool(lives[0].is_anomaly[pos0])
-        row = {"image": v.ids[s_i], "class": first.class_names[int(first.image_label[row0])],
-               "truth": "anomaly" if truth else "normal"}
+        row = {
+            "image": v.ids[s_i],
+            "class": first.class_names[int(first.image_label[row0])],
+            "truth": "anomaly" if truth else "normal",
+        }
         for b_i, s in enumerate(chosen):
             flag = bool(v.flagged[s_i, b_i])
             right = flag == truth
@@ -267,8 +337,12 @@ def stat_bars(rows: Sequence[dict]) -> Any:
     from ..analysis import figures as F
 
     names = [STAT_NAMES[k] for k in CLUSTERING_KEYS]
-    return F.grouped_bars(names, {r["bundle"]: [r[n] for n in names] for r in rows}, template=None,
-                          yaxis="cosine similarity / distance")
+    return F.grouped_bars(
+        names,
+        {r["bundle"]: [r[n] for n in names] for r in rows},
+        template=None,
+        yaxis="cosine similarity / distance",
+    )
 
 
 def gain_bars(rows: Sequence[dict]) -> Any:
@@ -276,8 +350,13 @@ def gain_bars(rows: Sequence[dict]) -> Any:
     from ..analysis import figures as F
 
     methods = {"internal (λ=0)": "internal", "BLISS": "bliss", "CLIP max-sim": "maxsim", "kNN": "knn"}
-    fig = F.grouped_bars([r["bundle"] for r in rows], {m: [r[m] for r in rows] for m in methods}, template=None,
-                         yaxis="AUROC", colors={m: F.METHOD_COLORS[k] for m, k in methods.items()})
+    fig = F.grouped_bars(
+        [r["bundle"] for r in rows],
+        {m: [r[m] for r in rows] for m in methods},
+        template=None,
+        yaxis="AUROC",
+        colors={m: F.METHOD_COLORS[k] for m, k in methods.items()},
+    )
     low = min(min(r[m] for m in methods) for r in rows)
     fig.update_yaxes(range=[max(0.0, low - 0.05), 1.0])
     return fig

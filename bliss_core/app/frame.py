@@ -47,11 +47,17 @@ def source_banner(cur: Current | None) -> None:
     if cur is None:
         return
     if cur.bundle.is_simulation:
-        st.info("**SIMULATION** — these are synthetic embeddings with a planted text clustering effect, "
-                "not the output of a model. Choose a real model or a bundle on the home page.", icon=":material/science:")
+        st.info(
+            "**SIMULATION** — these are synthetic embeddings with a planted text clustering effect, "
+            "not the output of a model. Choose a real model or a bundle on the home page.",
+            icon=":material/science:",
+        )
     if cur.bundle.untrained:
-        st.warning("**UNTRAINED MODEL (plumbing check)** — the embeddings come from random weights; "
-                   "the numbers say nothing about CLIP or BLISS.", icon=":material/warning:")
+        st.warning(
+            "**UNTRAINED MODEL (plumbing check)** — the embeddings come from random weights; "
+            "the numbers say nothing about CLIP or BLISS.",
+            icon=":material/warning:",
+        )
 
 
 def show_error(exc: BaseException, where: str) -> None:
@@ -60,14 +66,18 @@ def show_error(exc: BaseException, where: str) -> None:
         st.error(md_escape(str(exc), 400))
     elif isinstance(exc, (ScoringError, MetricError, SplitError)):
         log.info("%s: %s", where, exc)
-        st.warning(f"This cannot be computed with the current choices: {md_escape(str(exc), 400)} "
-                   "Change the normal classes on the home page.")
+        st.warning(
+            f"This cannot be computed with the current choices: {md_escape(str(exc), 400)} "
+            "Change the normal classes on the home page."
+        )
     elif isinstance(exc, BlissError):
         log.warning("%s: %s", where, exc)
         st.error(f"This cannot be shown with the current choices: {md_escape(str(exc), 400)}")
     else:
         log.error("%s failed", where, exc_info=exc)
-        st.error("Something went wrong here. The details are in the server log; try other settings or reload the page.")
+        st.error(
+            "Something went wrong here. The details are in the server log; try other settings or reload the page."
+        )
 
 
 def guarded(fn: Callable) -> Callable:
@@ -100,8 +110,14 @@ def download_figure(fig: Any, name: str, key: str) -> None:
     """Download button for a figure as a self-contained HTML file."""
     from ..analysis.figures import figure_html
 
-    st.download_button(f"⬇ {name} (HTML)", data=lambda: figure_html(fig), file_name=f"{name}.html", mime="text/html",
-                       key=key, on_click="ignore")
+    st.download_button(
+        f"⬇ {name} (HTML)",
+        data=lambda: figure_html(fig),
+        file_name=f"{name}.html",
+        mime="text/html",
+        key=key,
+        on_click="ignore",
+    )
 
 
 def text_line(text: Any, limit: int = 200) -> None:
@@ -121,7 +137,11 @@ def normal_label(bundle: Any, c: int, markdown: bool = True) -> str:
 
 
 CLUSTERING_METRICS = (
-    ("text_text", "text ↔ text similarity", "Mean cosine similarity between text embeddings (labels and dictionary)."),
+    (
+        "text_text",
+        "text ↔ text similarity",
+        "Mean cosine similarity between text embeddings (labels and dictionary).",
+    ),
     ("image_image", "image ↔ image similarity", "Mean cosine similarity between image embeddings."),
     ("image_text", "image ↔ text similarity", "Mean cosine similarity between an image and a text."),
     ("modality_gap", "modality gap", "Distance between the mean image and the mean text embedding."),
@@ -138,7 +158,9 @@ def configure_logging() -> None:
     """The server log's format and level (``BLISS_LOG_LEVEL``)."""
     from .. import settings
 
-    logging.basicConfig(level=settings.get("BLISS_LOG_LEVEL"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.get("BLISS_LOG_LEVEL"), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
 
 
 _FROZEN: set[str] = set()

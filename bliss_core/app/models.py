@@ -55,7 +55,9 @@ def text_encoder() -> Callable[[list[str], str], np.ndarray] | None:
     try:
         loaded = session_model()
     except BlissError as exc:
-        st.warning(f"The text encoder is not available ({md_escape(str(exc), 400)}); compare subsets of classes instead.")
+        st.warning(
+            f"The text encoder is not available ({md_escape(str(exc), 400)}); compare subsets of classes instead."
+        )
         return None
     if loaded is None:
         return None
@@ -92,8 +94,10 @@ def reworded(bundle: Bundle, key: str, wording: Mapping[str, str]) -> tuple[Bund
     return result
 
 
-NO_MODEL = ("Uploaded images need a model to embed them. These sources (simulation, bundle file) hold only "
-            "precomputed embeddings: choose a real or untrained model on the home page, or take images from the dataset.")
+NO_MODEL = (
+    "Uploaded images need a model to embed them. These sources (simulation, bundle file) hold only "
+    "precomputed embeddings: choose a real or untrained model on the home page, or take images from the dataset."
+)
 
 
 def embed_uploaded(images: list[tuple[str, Any]]) -> tuple[np.ndarray | None, str]:

@@ -31,16 +31,28 @@ _CACHE_ENTRIES = 2048
 _FIXED: "weakref.WeakKeyDictionary[LiveScoring, tuple]" = weakref.WeakKeyDictionary()
 
 
-def method_rows(metrics: dict[str, dict[str, float]], methods: Sequence[str] = ("bliss", "internal", "maxsim", "knn")) -> list[dict]:
+def method_rows(
+    metrics: dict[str, dict[str, float]], methods: Sequence[str] = ("bliss", "internal", "maxsim", "knn")
+) -> list[dict]:
     """One row per method: AUROC, AUPR and FPR at 95% TPR (for tables and CSV)."""
-    return [{"method": F.METHOD_NAMES.get(m, m), "AUROC": metrics[m]["auroc"], "AUPR": metrics[m]["aupr"],
-             "FPR@95%TPR": metrics[m]["fpr95"]} for m in methods if m in metrics]
+    return [
+        {
+            "method": F.METHOD_NAMES.get(m, m),
+            "AUROC": metrics[m]["auroc"],
+            "AUPR": metrics[m]["aupr"],
+            "FPR@95%TPR": metrics[m]["fpr95"],
+        }
+        for m in methods
+        if m in metrics
+    ]
 
 
 def heat_cell(lams: Sequence[float], topks: Sequence[int], lam: float, topk: int) -> tuple[int, int]:
     """The heat map cell nearest to the sliders."""
-    return (int(np.argmin(np.abs(np.asarray(lams, float) - lam))),
-            int(np.argmin(np.abs(np.asarray(topks, float) - topk))))
+    return (
+        int(np.argmin(np.abs(np.asarray(lams, float) - lam))),
+        int(np.argmin(np.abs(np.asarray(topks, float) - topk))),
+    )
 
 
 def _round(a: np.ndarray, d: int = 4) -> list[float]:
@@ -48,9 +60,16 @@ def _round(a: np.ndarray, d: int = 4) -> list[float]:
 
 
 _GALLERIES = (
-    ("false_positives", "False positives",
-     "Normal images flagged as anomalies, most confident first. Hover for the file name."),
-    ("false_negatives", "Missed anomalies (false negatives)", "Anomalies that scored as normal, most confident first."),
+    (
+        "false_positives",
+        "False positives",
+        "Normal images flagged as anomalies, most confident first. Hover for the file name.",
+    ),
+    (
+        "false_negatives",
+        "Missed anomalies (false negatives)",
+        "Anomalies that scored as normal, most confident first.",
+    ),
 )
 
 
@@ -60,15 +79,30 @@ def _fixed_parts(live: LiveScoring, grid: tuple) -> dict[str, Any]:
     curves = []
     for method, (fpr, tpr) in live.baseline_roc.items():
         fpr, tpr = F.subsample_curve(fpr, tpr, PANEL_ROC_POINTS)
-        curves.append({"name": F.METHOD_NAMES.get(method, method), "color": F.METHOD_COLORS.get(method, "#334155"),
-                       "auroc": round(live.baseline_metrics[method]["auroc"], 4), "main": False,
-                       "fpr": _round(fpr), "tpr": _round(tpr)})
+        curves.append(
+            {
+                "name": F.METHOD_NAMES.get(method, method),
+                "color": F.METHOD_COLORS.get(method, "#334155"),
+                "auroc": round(live.baseline_metrics[method]["auroc"], 4),
+                "main": False,
+                "fpr": _round(fpr),
+                "tpr": _round(tpr),
+            }
+        )
     lams, topks, z = grid
-    return {"curves": curves,
-            "heat": {"lams": [float(v) for v in lams], "topks": [int(k) for k in topks], "z": np.round(z, 4).tolist()}}
+    return {
+        "curves": curves,
+        "heat": {
+            "lams": [float(v) for v in lams],
+            "topks": [int(k) for k in topks],
+            "z": np.round(z, 4).tolist(),
+        },
+    }
 
 
-def _encoded_numbers(live: LiveScoring, view: LiveView, grid: tuple, gallery_n: int, with_pictures: bool) -> bytes:
+def _encoded_numbers(
+    live: LiveScoring, view: LiveView, grid: tuple, gallery_n: int, with_pictures: bool
+) -> bytes:
     """The panel's numbers for one view as JSON bytes (no presentation flags), remembered per
     (lambda, K, threshold) for every session on this LiveScoring: a move that revisits a value
     costs a look-up, and what no move changes is prepared once."""
@@ -88,8 +122,14 @@ def _encoded_numbers(live: LiveScoring, view: LiveView, grid: tuple, gallery_n: 
     fpr_op = len(view.false_positives) / max(int((~y).sum()), 1)
     tpr_op = 1.0 - len(view.false_negatives) / max(int(y.sum()), 1)
     fpr, tpr = F.subsample_curve(*view.roc["bliss"], PANEL_ROC_POINTS)
-    bliss = {"name": F.METHOD_NAMES["bliss"], "color": F.METHOD_COLORS["bliss"],
-             "auroc": round(view.metrics["bliss"]["auroc"], 4), "main": True, "fpr": _round(fpr), "tpr": _round(tpr)}
+    bliss = {
+        "name": F.METHOD_NAMES["bliss"],
+        "color": F.METHOD_COLORS["bliss"],
+        "auroc": round(view.metrics["bliss"]["auroc"], 4),
+        "main": True,
+        "fpr": _round(fpr),
+        "tpr": _round(tpr),
+    }
     edges = np.histogram_bin_edges(view.scores, bins=HIST_BINS)
 
     def gallery(attr: str, title: str, help_text: str) -> dict[str, Any]:
@@ -97,19 +137,29 @@ def _encoded_numbers(live: LiveScoring, view: LiveView, grid: tuple, gallery_n: 
         items = []
         for p in pos[:gallery_n]:
             g = int(live.test_idx[p])
-            item = {"id": b.image_name(g), "cls": b.class_names[int(b.image_label[g])],
-                    "score": round(float(view.scores[p]), 4), "sim": round(float(live.avg_dict_sim[p]), 4)}
+            item = {
+                "id": b.image_name(g),
+                "cls": b.class_names[int(b.image_label[g])],
+                "score": round(float(view.scores[p]), 4),
+                "sim": round(float(live.avg_dict_sim[p]), 4),
+            }
             if with_pictures:
                 item["thumb"] = item["id"]
             items.append(item)
         return {"title": title, "help": help_text, "total": int(len(pos)), "items": items}
 
     payload = {
-        "roc": {"curves": [*fixed[1]["curves"], bliss], "op": [round(fpr_op, 4), round(tpr_op, 4)]},  # BLISS on top
-        "hist": {"edges": _round(edges), "normal": np.histogram(view.scores[~y], bins=edges)[0].tolist(),
-                 "anomaly": np.histogram(view.scores[y], bins=edges)[0].tolist(),
-                 "threshold": round(float(view.threshold), 4),
-                 "colors": {"normal": F.NORMAL_COLOR, "anomaly": F.ANOMALY_COLOR}},
+        "roc": {
+            "curves": [*fixed[1]["curves"], bliss],
+            "op": [round(fpr_op, 4), round(tpr_op, 4)],
+        },  # BLISS on top
+        "hist": {
+            "edges": _round(edges),
+            "normal": np.histogram(view.scores[~y], bins=edges)[0].tolist(),
+            "anomaly": np.histogram(view.scores[y], bins=edges)[0].tolist(),
+            "threshold": round(float(view.threshold), 4),
+            "colors": {"normal": F.NORMAL_COLOR, "anomaly": F.ANOMALY_COLOR},
+        },
         "heat": {**fixed[1]["heat"], "cur": list(heat_cell(grid[0], grid[1], view.lam, view.topk))},
         "galleries": [gallery(*g) for g in _GALLERIES],
         "thumbs_on": with_pictures,
@@ -122,9 +172,16 @@ def _encoded_numbers(live: LiveScoring, view: LiveView, grid: tuple, gallery_n: 
     return encoded
 
 
-def live_panel_data(live: LiveScoring, view: LiveView, grid: tuple, *, gallery_n: int = 12,
-                    thumb: Callable[[str], str | None] | None = None, sent: set[str] | None = None,
-                    presenter: bool = False) -> bytes:
+def live_panel_data(
+    live: LiveScoring,
+    view: LiveView,
+    grid: tuple,
+    *,
+    gallery_n: int = 12,
+    thumb: Callable[[str], str | None] | None = None,
+    sent: set[str] | None = None,
+    presenter: bool = False,
+) -> bytes:
     """The live panel's data for one view, as JSON bytes ``{"numbers": ..., "new_thumbs": ...,
     "presenter": ...}``.
 
@@ -146,5 +203,7 @@ def live_panel_data(live: LiveScoring, view: LiveView, grid: tuple, *, gallery_n
                     new_thumbs[ref] = uri
                     if sent is not None:
                         sent.add(ref)
-    tail = json.dumps({"new_thumbs": new_thumbs, "presenter": bool(presenter)}, separators=(",", ":")).encode()
+    tail = json.dumps(
+        {"new_thumbs": new_thumbs, "presenter": bool(presenter)}, separators=(",", ":")
+    ).encode()
     return b'{"numbers":' + numbers + b"," + tail[1:]

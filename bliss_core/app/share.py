@@ -26,11 +26,15 @@ def shareable(source: dict[str, Any]) -> tuple[bool, str]:
     if kind == "bundle_file":
         return True, ""
     if kind == "bundle_upload":
-        return False, ("This view shows a bundle uploaded in your session; nobody else can open it from a link. "
-                       "Ask the operator to add the file to BLISS_BUNDLE, or share the simulation.")
-    return False, ("This view shows embeddings a model made in your session; nobody else can open them from a link. "
-                   "Save a bundle with `bliss embed` and ask the operator to add it to BLISS_BUNDLE, or share the "
-                   "simulation.")
+        return False, (
+            "This view shows a bundle uploaded in your session; nobody else can open it from a link. "
+            "Ask the operator to add the file to BLISS_BUNDLE, or share the simulation."
+        )
+    return False, (
+        "This view shows embeddings a model made in your session; nobody else can open them from a link. "
+        "Save a bundle with `bliss embed` and ask the operator to add it to BLISS_BUNDLE, or share the "
+        "simulation."
+    )
 
 
 def _is_local(url: str) -> bool:
@@ -64,9 +68,14 @@ def share_panel() -> None:
         return
     url = base + "?" + urlencode(dict(st.query_params.to_dict()))
     if _is_local(base):
-        st.warning("This link names this computer only (localhost): students cannot open it. Open the app "
-                   "through the server's network address (the \"Network URL\" Streamlit prints at start) "
-                   "and the link and code will carry it.", icon=":material/lan:")
-    st.caption("Students open this link (or scan the code) to see this view: the same data, classes, λ and K.")
+        st.warning(
+            "This link names this computer only (localhost): students cannot open it. Open the app "
+            'through the server\'s network address (the "Network URL" Streamlit prints at start) '
+            "and the link and code will carry it.",
+            icon=":material/lan:",
+        )
+    st.caption(
+        "Students open this link (or scan the code) to see this view: the same data, classes, λ and K."
+    )
     text_line(url, limit=500)
     st.image(qr_png(url), width=180)

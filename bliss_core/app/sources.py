@@ -54,8 +54,11 @@ def _sim_bundle(params_json: str) -> Bundle:
 
     p = json.loads(params_json)
     return make_simulated_bundle(
-        text_bias=float(p["text_bias"]), modality_gap=float(p["modality_gap"]),
-        class_signal=float(p["class_signal"]), noise=float(p["noise"]), seed=int(p["seed"]),
+        text_bias=float(p["text_bias"]),
+        modality_gap=float(p["modality_gap"]),
+        class_signal=float(p["class_signal"]),
+        noise=float(p["noise"]),
+        seed=int(p["seed"]),
         test_per_class=int(p["test_per_class"]),
     )
 
@@ -76,13 +79,19 @@ def bundle_file(path: str) -> Current:
     try:
         stt = os.stat(path)
     except OSError:
-        raise AppError(f"BLISS_BUNDLE={path}: no such file. Fix the path or choose another data source on the home page.") from None
+        raise AppError(
+            f"BLISS_BUNDLE={path}: no such file. Fix the path or choose another data source on the home page."
+        ) from None
     try:
         b = _file_bundle(path, stt.st_mtime_ns, stt.st_size)
     except BundleError as exc:
         raise AppError(str(exc)) from None
-    return Current(b, f"file:{path}:{stt.st_mtime_ns}:{stt.st_size}", "bundle_file",
-                   f"bundle file {os.path.basename(path)}")
+    return Current(
+        b,
+        f"file:{path}:{stt.st_mtime_ns}:{stt.st_size}",
+        "bundle_file",
+        f"bundle file {os.path.basename(path)}",
+    )
 
 
 def load_bundle_upload(name: str, data: bytes) -> Bundle:

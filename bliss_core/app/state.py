@@ -23,16 +23,42 @@ log = logging.getLogger("bliss.app")
 MAX_TOPK = 50
 LAMBDA_MAX = 3.0
 #: The simulation's knobs in the app, with the library's defaults (one source of truth).
-DEFAULT_SIM = {k: getattr(SimulationConfig(), k)
-               for k in ("text_bias", "modality_gap", "class_signal", "noise", "seed", "test_per_class")}
-SIM_LIMITS = {"text_bias": (0.0, 3.0), "modality_gap": (0.0, 4.0), "class_signal": (0.1, 2.0),
-              "noise": (0.2, 3.0), "seed": (0, 10_000), "test_per_class": (20, 1000)}
+DEFAULT_SIM = {
+    k: getattr(SimulationConfig(), k)
+    for k in ("text_bias", "modality_gap", "class_signal", "noise", "seed", "test_per_class")
+}
+SIM_LIMITS = {
+    "text_bias": (0.0, 3.0),
+    "modality_gap": (0.0, 4.0),
+    "class_signal": (0.1, 2.0),
+    "noise": (0.2, 3.0),
+    "seed": (0, 10_000),
+    "test_per_class": (20, 1000),
+}
 SIM_INTS = ("seed", "test_per_class")
 SIM_STEPS = {"seed": 1, "test_per_class": 20}  # the other knobs move in steps of 0.1
-PERSIST_KEYS = ("lam", "topk", "proj_method", "color_by", "sample_size", "perplexity", "n_neighbors",
-                "min_dist", "tpr", "normal_sel", "prompt", "sim_text_bias", "sim_modality_gap",
-                "sim_class_signal", "sim_noise", "sim_seed", "sim_test_per_class", "presenter", "shots",
-                "exclude_names")
+PERSIST_KEYS = (
+    "lam",
+    "topk",
+    "proj_method",
+    "color_by",
+    "sample_size",
+    "perplexity",
+    "n_neighbors",
+    "min_dist",
+    "tpr",
+    "normal_sel",
+    "prompt",
+    "sim_text_bias",
+    "sim_modality_gap",
+    "sim_class_signal",
+    "sim_noise",
+    "sim_seed",
+    "sim_test_per_class",
+    "presenter",
+    "shots",
+    "exclude_names",
+)
 
 
 def _qp_float(qp: Any, key: str, default: float, lo: float, hi: float) -> float:
@@ -64,12 +90,16 @@ def _source_from_link(qp: Any, env_source: dict[str, Any], env_files: Sequence[s
         for path in env_files:
             if os.path.basename(path) == name:
                 return {"kind": "bundle_file", "path": path}
-        st.session_state["link_note"] = ("This link names a bundle file this server does not offer (any more); "
-                                         "showing the server's default instead.")
+        st.session_state["link_note"] = (
+            "This link names a bundle file this server does not offer (any more); "
+            "showing the server's default instead."
+        )
     elif src in ("upload", "model"):
-        st.session_state["link_note"] = ("This link was made from an upload or a model run that only its author's "
-                                         "session had, so it cannot be opened here; showing the server's default "
-                                         "instead.")
+        st.session_state["link_note"] = (
+            "This link was made from an upload or a model run that only its author's "
+            "session had, so it cannot be opened here; showing the server's default "
+            "instead."
+        )
     return dict(env_source)
 
 

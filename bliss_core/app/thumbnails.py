@@ -187,8 +187,11 @@ def reader_for(source: Any) -> Callable[[str], bytes | None]:
     return read
 
 
-@st.cache_resource(max_entries=2, ttl=settings.get("BLISS_CACHE_TTL_S"),
-                   show_spinner="Finding the bundle's images on the server…")
+@st.cache_resource(
+    max_entries=2,
+    ttl=settings.get("BLISS_CACHE_TTL_S"),
+    show_spinner="Finding the bundle's images on the server…",
+)
 def bundle_images(dataset: str) -> Callable[[str], bytes | None] | None:
     """Thumbnails for a server bundle file (BLISS_BUNDLE) whose images are still where
     ``bliss embed`` read them (its ``meta["dataset"]``: a folder, zip or TinyImageNet path),

@@ -14,15 +14,27 @@ from typing import Any
 import streamlit as st
 
 STEPS = (
-    ("embedding", "pages/1_Embedding_space.py", "See the texts cluster",
-     "Every dot is an embedding squeezed into two dimensions. Find the labels and dictionary words (stars and "
-     "diamonds) and the images (circles)."),
-    ("dictionary", "pages/2_Dictionary_similarity.py", "Measure the bias",
-     "Left: how similar the normal labels and the images are to the dictionary. Below: where the uncorrected "
-     "score makes its mistakes, against each image's average dictionary similarity."),
-    ("scoring", "pages/3_BLISS_scoring.py", "Correct it with BLISS",
-     "Move λ from 0 upwards and watch AUROC, the ROC curve and the galleries of mistakes; the heat map shows "
-     "every λ and K at once."),
+    (
+        "embedding",
+        "pages/1_Embedding_space.py",
+        "See the texts cluster",
+        "Every dot is an embedding squeezed into two dimensions. Find the labels and dictionary words (stars and "
+        "diamonds) and the images (circles).",
+    ),
+    (
+        "dictionary",
+        "pages/2_Dictionary_similarity.py",
+        "Measure the bias",
+        "Left: how similar the normal labels and the images are to the dictionary. Below: where the uncorrected "
+        "score makes its mistakes, against each image's average dictionary similarity.",
+    ),
+    (
+        "scoring",
+        "pages/3_BLISS_scoring.py",
+        "Correct it with BLISS",
+        "Move λ from 0 upwards and watch AUROC, the ROC curve and the galleries of mistakes; the heat map shows "
+        "every λ and K at once.",
+    ),
 )
 _INDEX = {name: i for i, (name, *_rest) in enumerate(STEPS)}
 

@@ -18,7 +18,9 @@ def check_uploads(files: Sequence[Any]) -> tuple[list[tuple[str, bytes]], list[s
     msgs: list[str] = []
     files = list(files or [])
     if len(files) > max_files:
-        msgs.append(f"{len(files)} files uploaded; only the first {max_files} are used (BLISS_MAX_UPLOAD_FILES).")
+        msgs.append(
+            f"{len(files)} files uploaded; only the first {max_files} are used (BLISS_MAX_UPLOAD_FILES)."
+        )
         files = files[:max_files]
     for f in files:
         name = os.path.basename(str(getattr(f, "name", "upload")))
@@ -46,4 +48,6 @@ def upload_limit_mb() -> float:
 
 def upload_limits_text() -> str:
     """The upload limits in words, for captions."""
-    return (f"up to {settings.get('BLISS_MAX_UPLOAD_FILES')} files of {settings.get('BLISS_MAX_UPLOAD_MB'):g} MB")
+    return (
+        f"up to {settings.get('BLISS_MAX_UPLOAD_FILES')} files of {settings.get('BLISS_MAX_UPLOAD_MB'):g} MB"
+    )

@@ -17,9 +17,23 @@ from typing import Any, Iterable, Sequence
 from ..core.text import csv_row, printable
 from ..files import atomic_write
 
-__all__ = ["number_list", "whole_list", "whole", "finite", "load", "say", "warn", "write_csv", "resolve_normal",
-           "resolve_splits", "add_split_arguments", "add_device_argument", "add_bliss_arguments",
-           "add_exclude_argument", "scoring_backend"]
+__all__ = [
+    "number_list",
+    "whole_list",
+    "whole",
+    "finite",
+    "load",
+    "say",
+    "warn",
+    "write_csv",
+    "resolve_normal",
+    "resolve_splits",
+    "add_split_arguments",
+    "add_device_argument",
+    "add_bliss_arguments",
+    "add_exclude_argument",
+    "scoring_backend",
+]
 
 
 def finite(text: str) -> float:
@@ -79,12 +93,20 @@ def resolve_normal(text: str, class_names: Sequence[str]) -> list[int]:
 def add_split_arguments(parser: argparse.ArgumentParser) -> None:
     """``--setup`` or ``--normal-sets`` (one of them is required)."""
     grp = parser.add_mutually_exclusive_group(required=True)
-    grp.add_argument("--setup", help="one-class | leave-one-out | cifar10-zoc | cifar100-20 | tinyimagenet-cac (or 1, 6, 9)")
-    grp.add_argument("--normal-sets", metavar="SETS",
-                     help="splits by class index or name, e.g. '0,1;2' or 'airplane;cat,dog'")
+    grp.add_argument(
+        "--setup",
+        help="one-class | leave-one-out | cifar10-zoc | cifar100-20 | tinyimagenet-cac (or 1, 6, 9)",
+    )
+    grp.add_argument(
+        "--normal-sets",
+        metavar="SETS",
+        help="splits by class index or name, e.g. '0,1;2' or 'airplane;cat,dog'",
+    )
 
 
-def resolve_splits(args: argparse.Namespace, class_names: Sequence[str]) -> tuple[list[list[int]], str | None]:
+def resolve_splits(
+    args: argparse.Namespace, class_names: Sequence[str]
+) -> tuple[list[list[int]], str | None]:
     """The splits named by ``--setup`` or ``--normal-sets``, and the canonical setup name."""
     from ..core.splits import canonical_setup, parse_normal_sets, setup_splits
 
@@ -97,24 +119,38 @@ def add_bliss_arguments(parser: argparse.ArgumentParser) -> None:
     """``--lam`` and ``--topk``: one BLISS setting, the published script's by default."""
     from ..core.scoring import DEFAULT_LAMBDA, DEFAULT_TOPK
 
-    parser.add_argument("--lam", type=finite, default=DEFAULT_LAMBDA,
-                        help=f"lambda, the weight of the external (dictionary) score (default {DEFAULT_LAMBDA:g})")
-    parser.add_argument("--topk", type=whole, default=DEFAULT_TOPK,
-                        help=f"K, the dictionary entries nearest each image (default {DEFAULT_TOPK})")
+    parser.add_argument(
+        "--lam",
+        type=finite,
+        default=DEFAULT_LAMBDA,
+        help=f"lambda, the weight of the external (dictionary) score (default {DEFAULT_LAMBDA:g})",
+    )
+    parser.add_argument(
+        "--topk",
+        type=whole,
+        default=DEFAULT_TOPK,
+        help=f"K, the dictionary entries nearest each image (default {DEFAULT_TOPK})",
+    )
 
 
 def add_exclude_argument(parser: argparse.ArgumentParser) -> None:
     """``--exclude-normal-names`` (evaluate, score, compare)."""
-    parser.add_argument("--exclude-normal-names", action="store_true",
-                        help="per split, leave dictionary entries equal to a normal class's name out of the "
-                             "external score")
+    parser.add_argument(
+        "--exclude-normal-names",
+        action="store_true",
+        help="per split, leave dictionary entries equal to a normal class's name out of the external score",
+    )
 
 
 def add_device_argument(parser: argparse.ArgumentParser) -> None:
     """``--device auto|cpu|cuda``: where scoring's array work runs (evaluate, score, compare)."""
-    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
-                        help="where scoring runs: cpu (numpy), cuda (torch on the GPU), auto (the GPU when there "
-                             "is one, else cpu; the default). Results are the same either way.")
+    parser.add_argument(
+        "--device",
+        default="auto",
+        choices=["auto", "cpu", "cuda"],
+        help="where scoring runs: cpu (numpy), cuda (torch on the GPU), auto (the GPU when there "
+        "is one, else cpu; the default). Results are the same either way.",
+    )
 
 
 def scoring_backend(device: str) -> Any:

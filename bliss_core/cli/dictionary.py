@@ -10,10 +10,15 @@ from ..core.text import printable
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
-    dc = sub.add_parser("dictionary", help="print a dictionary's entries, one per line",
-                        description="Print the entries of a built-in dictionary (imagenet, imagenet21k) or a "
-                                    "dictionary file, one per line, as 'bliss embed --dictionary' would use them.")
-    dc.add_argument("name", metavar="NAME|FILE", help="imagenet, imagenet21k, or a text file with one entry a line")
+    dc = sub.add_parser(
+        "dictionary",
+        help="print a dictionary's entries, one per line",
+        description="Print the entries of a built-in dictionary (imagenet, imagenet21k) or a "
+        "dictionary file, one per line, as 'bliss embed --dictionary' would use them.",
+    )
+    dc.add_argument(
+        "name", metavar="NAME|FILE", help="imagenet, imagenet21k, or a text file with one entry a line"
+    )
     dc.set_defaults(func=run)
     return dc
 

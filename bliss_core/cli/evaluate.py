@@ -9,24 +9,52 @@ import sys
 from ..core.scoring import DEFAULT_LAMBDA, DEFAULT_TOPK
 from ..core.text import printable
 from ..errors import CommandError
-from .common import (add_device_argument, add_exclude_argument, add_split_arguments, load, number_list, resolve_splits, scoring_backend,
-                     whole, whole_list)
+from .common import (
+    add_device_argument,
+    add_exclude_argument,
+    add_split_arguments,
+    load,
+    number_list,
+    resolve_splits,
+    scoring_backend,
+    whole,
+    whole_list,
+)
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
     ev = sub.add_parser("evaluate", help="AUROC over the protocol's splits for a grid of lambda and K")
     ev.add_argument("--bundle", required=True, help="embedding bundle (.npz)")
     add_split_arguments(ev)
-    ev.add_argument("--lam", type=number_list, default=[DEFAULT_LAMBDA],
-                    help=f"lambda value(s), comma-separated (default {DEFAULT_LAMBDA:g})")
-    ev.add_argument("--topk", type=whole_list, default=[DEFAULT_TOPK], help=f"K value(s), comma-separated (default {DEFAULT_TOPK})")
+    ev.add_argument(
+        "--lam",
+        type=number_list,
+        default=[DEFAULT_LAMBDA],
+        help=f"lambda value(s), comma-separated (default {DEFAULT_LAMBDA:g})",
+    )
+    ev.add_argument(
+        "--topk",
+        type=whole_list,
+        default=[DEFAULT_TOPK],
+        help=f"K value(s), comma-separated (default {DEFAULT_TOPK})",
+    )
     ev.add_argument("--method", choices=["bliss", "maxsim", "knn", "mcm"], default="bliss")
     ev.add_argument("--knn-k", type=whole, default=5, help="neighbours for --method knn (default 5)")
     add_exclude_argument(ev)
-    ev.add_argument("--shots", type=whole, default=None, metavar="N",
-                    help="N reference images per normal class, drawn at random per seed (all of a smaller class)")
-    ev.add_argument("--seeds", type=whole, default=1, metavar="S",
-                    help="with --shots: S random draws (seeds 0..S-1); AUROC is averaged over them (default 1)")
+    ev.add_argument(
+        "--shots",
+        type=whole,
+        default=None,
+        metavar="N",
+        help="N reference images per normal class, drawn at random per seed (all of a smaller class)",
+    )
+    ev.add_argument(
+        "--seeds",
+        type=whole,
+        default=1,
+        metavar="S",
+        help="with --shots: S random draws (seeds 0..S-1); AUROC is averaged over them (default 1)",
+    )
     add_device_argument(ev)
     ev.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     ev.set_defaults(func=run)
@@ -43,15 +71,31 @@ def run(args: argparse.Namespace) -> int:
     splits, setup = resolve_splits(args, bundle.class_names)
     if args.method != "bliss" and not args.json and (len(args.lam) > 1 or len(args.topk) > 1):
         print(f"note: {args.method} ignores lambda and K; showing it once.", file=sys.stderr)
-    result = evaluate(bundle, splits, args.lam, args.topk, method=args.method, setup=setup, knn_k=args.knn_k,
-                      exclude_normal_names=args.exclude_normal_names, shots=args.shots, seeds=args.seeds,
-                      backend=backend)
-    result["bundle"] = {"path": str(args.bundle), "untrained": bundle.untrained, "simulation": bundle.is_simulation}
+    result = evaluate(
+        bundle,
+        splits,
+        args.lam,
+        args.topk,
+        method=args.method,
+        setup=setup,
+        knn_k=args.knn_k,
+        exclude_normal_names=args.exclude_normal_names,
+        shots=args.shots,
+        seeds=args.seeds,
+        backend=backend,
+    )
+    result["bundle"] = {
+        "path": str(args.bundle),
+        "untrained": bundle.untrained,
+        "simulation": bundle.is_simulation,
+    }
     if args.json:
         print(json.dumps(result))
         return 0
     if bundle.untrained:
-        print("WARNING: this bundle was made with an UNTRAINED (random-weight) model; its numbers mean nothing.")
+        print(
+            "WARNING: this bundle was made with an UNTRAINED (random-weight) model; its numbers mean nothing."
+        )
     if args.method != "bliss":
         result = {**result, "results": result["results"][:1]}
     print("\n".join(printable(line) for line in format_table(result, bundle.class_names).splitlines()))

@@ -10,7 +10,22 @@ from .simulate import SimulationConfig, make_simulated_bundle
 from .splits import check_normal, parse_normal_sets, setup_splits
 
 __all__ = [
-    "Bundle", "load_bundle", "save_bundle", "evaluate", "aupr", "auroc", "detection_metrics", "fpr_at_tpr",
-    "BlissScorer", "KNNScorer", "MaxSimScorer", "MCMScorer", "make_scorer", "SimulationConfig",
-    "make_simulated_bundle", "check_normal", "parse_normal_sets", "setup_splits",
+    "Bundle",
+    "load_bundle",
+    "save_bundle",
+    "evaluate",
+    "aupr",
+    "auroc",
+    "detection_metrics",
+    "fpr_at_tpr",
+    "BlissScorer",
+    "KNNScorer",
+    "MaxSimScorer",
+    "MCMScorer",
+    "make_scorer",
+    "SimulationConfig",
+    "make_simulated_bundle",
+    "check_normal",
+    "parse_normal_sets",
+    "setup_splits",
 ]

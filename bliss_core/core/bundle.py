@@ -31,8 +31,17 @@ from ..errors import BundleError, VectorError
 from ..files import atomic_write, open_regular
 from .vectors import squared_row_norms, unit_rows
 
-__all__ = ["Bundle", "BundleError", "REQUIRED_KEYS", "OPTIONAL_KEYS", "load_bundle", "save_bundle",
-           "declared_sizes", "available_memory", "mapped_member"]
+__all__ = [
+    "Bundle",
+    "BundleError",
+    "REQUIRED_KEYS",
+    "OPTIONAL_KEYS",
+    "load_bundle",
+    "save_bundle",
+    "declared_sizes",
+    "available_memory",
+    "mapped_member",
+]
 
 REQUIRED_KEYS = (
     "image_emb",
@@ -105,7 +114,9 @@ class Bundle:
             try:
                 setattr(self, key, unit_rows(x32, sq=sq, inplace=inplace))
             except VectorError as exc:
-                raise BundleError(f"{where}: {key} row {exc.row} has zero length and cannot be normalised.") from None
+                raise BundleError(
+                    f"{where}: {key} row {exc.row} has zero length and cannot be normalised."
+                ) from None
 
         labels = np.asarray(self.image_label)
         if labels.shape != (n,):
@@ -217,30 +228,35 @@ def _checked_mapped_rows(arr: np.memmap, where: str) -> np.ndarray:
     tol = UNIT_TOLERANCE.get(arr.dtype, 1e-5)
     unit = True
     for start in range(0, n, MAPPED_CHECK_ROWS):
-        block = np.asarray(arr[start:start + MAPPED_CHECK_ROWS], dtype=np.float32)
+        block = np.asarray(arr[start : start + MAPPED_CHECK_ROWS], dtype=np.float32)
         sq = squared_row_norms(block)
         if not np.all(np.isfinite(sq)):
             raise BundleError(f"{where}: image_emb contains NaN or infinite values.")
         zero = np.flatnonzero(sq <= 0)
         if zero.size:
-            raise BundleError(f"{where}: image_emb row {start + int(zero[0])} has zero length and cannot be normalised.")
+            raise BundleError(
+                f"{where}: image_emb row {start + int(zero[0])} has zero length and cannot be normalised."
+            )
         unit = unit and bool(np.max(np.abs(np.sqrt(sq) - 1.0)) <= tol)
     if unit:
         return arr
     need = n * arr.shape[1] * 4
     avail = available_memory()
     if avail is not None and need > avail:
-        raise BundleError(f"{where}: image_emb rows are not of unit length, and normalising them needs "
-                          f"{_fmt_bytes(need)}, more than the {_fmt_bytes(avail)} of memory available; "
-                          "re-save the bundle with bliss so that it can be memory-mapped.")
+        raise BundleError(
+            f"{where}: image_emb rows are not of unit length, and normalising them needs "
+            f"{_fmt_bytes(need)}, more than the {_fmt_bytes(avail)} of memory available; "
+            "re-save the bundle with bliss so that it can be memory-mapped."
+        )
     out = np.empty((n, arr.shape[1]), dtype=np.float32)
     for start in range(0, n, MAPPED_CHECK_ROWS):
-        out[start:start + MAPPED_CHECK_ROWS] = unit_rows(np.asarray(arr[start:start + MAPPED_CHECK_ROWS]))
+        out[start : start + MAPPED_CHECK_ROWS] = unit_rows(np.asarray(arr[start : start + MAPPED_CHECK_ROWS]))
     return out
 
 
-def save_bundle(bundle: Bundle, path: str | os.PathLike, *, float16: bool = False,
-                create_parents: bool = False) -> Path:
+def save_bundle(
+    bundle: Bundle, path: str | os.PathLike, *, float16: bool = False, create_parents: bool = False
+) -> Path:
     """Write ``bundle`` to ``path`` atomically (temporary file in the same folder, then rename).
 
     The members are stored uncompressed, as :func:`numpy.savez` does, so that a large bundle's
@@ -309,7 +325,9 @@ def declared_sizes(zf: zipfile.ZipFile, where: str) -> dict[str, tuple[tuple[int
             with zf.open(info) as fh:
                 version, header = _npy_header(fh)
                 if header is None:
-                    raise BundleError(f"{where}: member {key} uses .npy format {version}, which bundles do not use.")
+                    raise BundleError(
+                        f"{where}: member {key} uses .npy format {version}, which bundles do not use."
+                    )
                 shape, _, dtype = header
         except BundleError:
             raise
@@ -371,11 +389,15 @@ def mapped_member(fh: Any, info: zipfile.ZipInfo, where: str) -> tuple[np.dtype,
         return None
     nbytes = count * dtype.itemsize
     if offset - start + nbytes > info.file_size or offset + nbytes > size:
-        raise BundleError(f"{where}: member {info.filename} is shorter than the array it declares (truncated file?).")
+        raise BundleError(
+            f"{where}: member {info.filename} is shorter than the array it declares (truncated file?)."
+        )
     return dtype, tuple(int(d) for d in shape), offset
 
 
-def load_bundle(path: str | os.PathLike | Any, *, max_mb: float | None = None, mmap: bool | None = None) -> Bundle:
+def load_bundle(
+    path: str | os.PathLike | Any, *, max_mb: float | None = None, mmap: bool | None = None
+) -> Bundle:
     """Read and validate a bundle; any problem raises :class:`BundleError` naming the file.
 
     ``path`` may be a path or a binary file object (an upload). The arrays' declared sizes are
@@ -429,15 +451,22 @@ def _load(source: Any, where: str, max_mb: float | None, mmap: bool | None) -> B
         need = _bytes_needed({k: v for k, v in decl.items() if not (mapped and k == "image_emb")})
         if max_mb is not None:
             if need > max_mb * 1024**2:
-                raise BundleError(f"{where}: its arrays would take {_fmt_bytes(need)}, above the {max_mb:g} MB "
-                                  "limit for bundles here (BLISS_MAX_BUNDLE_MB).")
+                raise BundleError(
+                    f"{where}: its arrays would take {_fmt_bytes(need)}, above the {max_mb:g} MB "
+                    "limit for bundles here (BLISS_MAX_BUNDLE_MB)."
+                )
         else:
             avail = available_memory()
             if avail is not None and need > avail:
-                raise BundleError(f"{where}: its arrays would take {_fmt_bytes(need)}, more than the "
-                                  f"{_fmt_bytes(avail)} of memory available.")
-    wanted = [k for k in list(REQUIRED_KEYS) + [k for k in OPTIONAL_KEYS if k in keys]
-              if not (mapped and k == "image_emb")]
+                raise BundleError(
+                    f"{where}: its arrays would take {_fmt_bytes(need)}, more than the "
+                    f"{_fmt_bytes(avail)} of memory available."
+                )
+    wanted = [
+        k
+        for k in list(REQUIRED_KEYS) + [k for k in OPTIONAL_KEYS if k in keys]
+        if not (mapped and k == "image_emb")
+    ]
     try:
         source.seek(0)
         with np.load(source, allow_pickle=False) as npz:
@@ -464,7 +493,9 @@ def _from_arrays(data: dict[str, np.ndarray], where: str) -> Bundle:
         if data[key].dtype.kind not in "US" or data[key].ndim != 1:
             raise BundleError(f"{where}: {key} must be a 1-D array of strings.")
     if data["image_is_train"].dtype != np.bool_:
-        raise BundleError(f"{where}: image_is_train must be a bool array, got {data['image_is_train'].dtype}.")
+        raise BundleError(
+            f"{where}: image_is_train must be a bool array, got {data['image_is_train'].dtype}."
+        )
     try:
         return Bundle(
             image_emb=data["image_emb"],

@@ -26,8 +26,19 @@ from .diagnostics import bundle_clustering_stats
 from .evaluate import evaluate, normal_name_entries
 from .scoring import check_lambda
 
-__all__ = ["DEFAULT_LAMS", "DEFAULT_TOPKS", "CLUSTERING_KEYS", "AUROC_METHODS", "bundle_summary", "grid_topks",
-           "compare_row", "compare_bundles", "shared_test_ids", "VerdictComparison", "compare_verdicts"]
+__all__ = [
+    "DEFAULT_LAMS",
+    "DEFAULT_TOPKS",
+    "CLUSTERING_KEYS",
+    "AUROC_METHODS",
+    "bundle_summary",
+    "grid_topks",
+    "compare_row",
+    "compare_bundles",
+    "shared_test_ids",
+    "VerdictComparison",
+    "compare_verdicts",
+]
 
 #: The default grid on which ``best`` is searched.
 DEFAULT_LAMS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
@@ -53,8 +64,12 @@ def bundle_summary(bundle: Bundle) -> dict[str, Any]:
     }
 
 
-def grid_topks(bundle: Bundle, splits: Sequence[Sequence[int]], exclude_normal_names: bool = False,
-               topks: Sequence[int] = DEFAULT_TOPKS) -> list[int]:
+def grid_topks(
+    bundle: Bundle,
+    splits: Sequence[Sequence[int]],
+    exclude_normal_names: bool = False,
+    topks: Sequence[int] = DEFAULT_TOPKS,
+) -> list[int]:
     """The K of the default grid clipped to the dictionary entries every split can use
     (``min(K, entries)``, without repeats)."""
     available = len(bundle.dict_names)
@@ -118,11 +133,18 @@ def compare_row(
     }
 
 
-def compare_bundles(named: Sequence[tuple[str, str, Bundle, Sequence[Sequence[int]]]], lam: float = 0.5,
-                    topk: int = 10, setup: str | None = None, **kwargs: Any) -> dict[str, Any]:
+def compare_bundles(
+    named: Sequence[tuple[str, str, Bundle, Sequence[Sequence[int]]]],
+    lam: float = 0.5,
+    topk: int = 10,
+    setup: str | None = None,
+    **kwargs: Any,
+) -> dict[str, Any]:
     """``{"setup", "lam", "topk", "bundles": [row, ...]}`` for (name, path, bundle, splits) tuples;
     ``kwargs`` go to :func:`compare_row`."""
-    rows = [compare_row(b, splits, lam, topk, name=name, path=path, **kwargs) for name, path, b, splits in named]
+    rows = [
+        compare_row(b, splits, lam, topk, name=name, path=path, **kwargs) for name, path, b, splits in named
+    ]
     return {"setup": setup, "lam": check_lambda(lam), "topk": int(topk), "bundles": rows}
 
 
@@ -163,7 +185,9 @@ class VerdictComparison:
         return int(self.changed.sum())
 
 
-def compare_verdicts(test_ids: Sequence[Sequence[str] | None], flagged: Sequence[np.ndarray]) -> VerdictComparison:
+def compare_verdicts(
+    test_ids: Sequence[Sequence[str] | None], flagged: Sequence[np.ndarray]
+) -> VerdictComparison:
     """Align the test sets of several bundles by image id and compare their verdicts.
 
     ``test_ids[b]`` are bundle b's test image ids in test-set order and ``flagged[b]`` its

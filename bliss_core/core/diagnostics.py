@@ -13,8 +13,14 @@ from ..errors import MetricError
 from .vectors import unit_rows
 
 __all__ = [
-    "mean_pairwise_similarity", "clustering_stats", "bundle_clustering_stats", "avg_dict_similarity",
-    "dictionary_similarities", "threshold_at_tpr", "confusion_at", "error_rates_by_dict_similarity",
+    "mean_pairwise_similarity",
+    "clustering_stats",
+    "bundle_clustering_stats",
+    "avg_dict_similarity",
+    "dictionary_similarities",
+    "threshold_at_tpr",
+    "confusion_at",
+    "error_rates_by_dict_similarity",
     "error_dict_similarity_correlation",
 ]
 
@@ -28,7 +34,7 @@ def _unit_sum(x: np.ndarray) -> tuple[np.ndarray, int]:
     n = x.shape[0]
     total = np.zeros(x.shape[1], dtype=np.float64)
     for start in range(0, n, _BLOCK_ROWS):
-        total += unit_rows(x[start:start + _BLOCK_ROWS], dtype=np.float64).sum(axis=0)
+        total += unit_rows(x[start : start + _BLOCK_ROWS], dtype=np.float64).sum(axis=0)
     return total, n
 
 
@@ -76,8 +82,8 @@ def avg_dict_similarity(emb: np.ndarray, dict_text_emb: np.ndarray) -> np.ndarra
     out = np.empty(n, dtype=np.float64)
     step = _BLOCK_ROWS
     for start in range(0, n, step):
-        block = emb[start:start + step] if np.ndim(emb) == 2 else emb
-        out[start:start + step] = unit_rows(block, dtype=np.float64) @ mean_entry
+        block = emb[start : start + step] if np.ndim(emb) == 2 else emb
+        out[start : start + step] = unit_rows(block, dtype=np.float64) @ mean_entry
     return out
 
 

@@ -14,7 +14,14 @@ from .metrics import detection_metrics
 from .scoring import check_lambda, check_topk, make_scorer
 from .splits import check_normal, validate_splits
 
-__all__ = ["EvaluationError", "evaluate", "split_test_labels", "format_table", "normal_name_entries", "few_shot_mask"]
+__all__ = [
+    "EvaluationError",
+    "evaluate",
+    "split_test_labels",
+    "format_table",
+    "normal_name_entries",
+    "few_shot_mask",
+]
 
 
 def split_test_labels(bundle: Bundle, split: Sequence[int]) -> np.ndarray:
@@ -89,19 +96,28 @@ def evaluate(
     if method == "mcm":
         single = [s for s in splits if len(s) < 2]
         if single:
-            raise EvaluationError(f"MCM needs at least two normal classes per split, but split {single[0]} has one.")
+            raise EvaluationError(
+                f"MCM needs at least two normal classes per split, but split {single[0]} has one."
+            )
     labels = [split_test_labels(bundle, s) for s in splits]
     union = check_normal(bundle, [c for s in splits for c in s], allow_all_normal=True)
-    excluded = [normal_name_entries(bundle, s) if exclude_normal_names and method == "bliss" else set() for s in splits]
+    excluded = [
+        normal_name_entries(bundle, s) if exclude_normal_names and method == "bliss" else set()
+        for s in splits
+    ]
     extra = max(len(e) for e in excluded)
     for split, drop in zip(splits, excluded):
         if max(topks) > m - len(drop):
-            raise EvaluationError(f"K={max(topks)} is larger than the {m - len(drop)} dictionary entries left for "
-                                  f"split {split} after excluding its class names.")
+            raise EvaluationError(
+                f"K={max(topks)} is larger than the {m - len(drop)} dictionary entries left for "
+                f"split {split} after excluding its class names."
+            )
     kwargs = {"lam": lams[0], "topk": topks[0], "k": knn_k, "backend": backend}
     # the test rows without a copy (a slice of a memory-mapped bundle is read block by block)
     test_emb = take_rows(bundle.image_emb, ~bundle.image_is_train)
-    masks = [few_shot_mask(bundle, union, shots, seed) for seed in range(int(seeds) if shots is not None else 1)]
+    masks = [
+        few_shot_mask(bundle, union, shots, seed) for seed in range(int(seeds) if shots is not None else 1)
+    ]
     # Shots at least as large as every class draw every image for every seed: one evaluation,
     # exactly the full one.
     distinct = [masks[0]] if all(np.array_equal(masks[0], mk) for mk in masks[1:]) else masks
@@ -114,7 +130,9 @@ def evaluate(
             scorer = make_scorer(method, **kwargs)
         except ScoringError as exc:
             raise EvaluationError(str(exc)) from None
-        scorer.fit(bundle.image_emb[ref], bundle.image_label[ref], bundle.class_text_emb, bundle.dict_text_emb)
+        scorer.fit(
+            bundle.image_emb[ref], bundle.image_label[ref], bundle.class_text_emb, bundle.dict_text_emb
+        )
         if method == "bliss":
             pre = scorer.precompute(test_emb, max_topk=min(m, max(topks) + extra))
         else:
@@ -161,8 +179,10 @@ def evaluate(
         }
         if shots is not None:
             seed_means = [float(v) for v in auroc.mean(axis=1)] * (len(masks) // n_seeds)
-            res.update(auroc_seed_means=seed_means,
-                       auroc_seed_std=float(np.std(np.asarray(seed_means) - seed_means[0])))  # exactly 0 when equal
+            res.update(
+                auroc_seed_means=seed_means,
+                auroc_seed_std=float(np.std(np.asarray(seed_means) - seed_means[0])),
+            )  # exactly 0 when equal
         results.append(res)
     out: dict = {"method": method, "setup": setup, "results": results}
     if exclude_normal_names:
@@ -191,5 +211,7 @@ def format_table(result: dict, class_names: Sequence[str] | None = None) -> str:
             lines.append(
                 f"  {names:<40} {100 * row['auroc']:6.1f} {100 * row['aupr']:6.1f} {100 * row['fpr95']:6.1f}"
             )
-        lines.append(f"  {'mean +/- std':<40} {100 * res['auroc_mean']:6.1f} +/- {100 * res['auroc_std']:.1f}")
+        lines.append(
+            f"  {'mean +/- std':<40} {100 * res['auroc_mean']:6.1f} +/- {100 * res['auroc_std']:.1f}"
+        )
     return "\n".join(lines)

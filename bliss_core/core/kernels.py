@@ -21,8 +21,21 @@ import numpy as np
 from ..errors import ScoringError, VectorError
 from .vectors import unit_rows
 
-__all__ = ["ClassStats", "Kernels", "NumpyKernels", "register_backend", "resolve_backend", "BACKENDS",
-           "row_blocks", "top_k_rows", "covariance_factor", "quadratic_forms", "index_dtype", "RowSubset", "take_rows"]
+__all__ = [
+    "ClassStats",
+    "Kernels",
+    "NumpyKernels",
+    "register_backend",
+    "resolve_backend",
+    "BACKENDS",
+    "row_blocks",
+    "top_k_rows",
+    "covariance_factor",
+    "quadratic_forms",
+    "index_dtype",
+    "RowSubset",
+    "take_rows",
+]
 
 #: Rows per block are chosen so that a block's similarity matrix stays under this many bytes
 #: (float32): big enough for BLAS to run near its peak (a few hundred rows against tens of
@@ -46,8 +59,15 @@ class ClassStats:
 class Kernels(Protocol):
     name: str
 
-    def class_stats(self, ref: np.ndarray, labels: np.ndarray, classes: np.ndarray, class_text: np.ndarray,
-                    dict_text: np.ndarray, eps: float) -> ClassStats: ...
+    def class_stats(
+        self,
+        ref: np.ndarray,
+        labels: np.ndarray,
+        classes: np.ndarray,
+        class_text: np.ndarray,
+        dict_text: np.ndarray,
+        eps: float,
+    ) -> ClassStats: ...
 
     def top_similar(self, X: np.ndarray, texts: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]: ...
 
@@ -64,7 +84,9 @@ def unit_or_error(x: np.ndarray) -> np.ndarray:
     try:
         return unit_rows(np.asarray(x))
     except VectorError:
-        raise ScoringError("an embedding has zero length or non-finite values and cannot be scored.") from None
+        raise ScoringError(
+            "an embedding has zero length or non-finite values and cannot be scored."
+        ) from None
 
 
 def row_blocks(n: int, width: int, bytes_per: int = 4, budget: int | None = None) -> Iterator[slice]:
@@ -92,7 +114,7 @@ def top_k_rows(sims: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     for blk in row_blocks(n, m, 8, PARTITION_BYTES):
         part = sims[blk]
         if k < m:
-            p = np.argpartition(part, m - k, axis=1)[:, m - k:]
+            p = np.argpartition(part, m - k, axis=1)[:, m - k :]
         else:
             p = np.broadcast_to(np.arange(m), part.shape)
         s = np.take_along_axis(part, p, axis=1)
@@ -172,7 +194,7 @@ def take_rows(arr: Any, rows: np.ndarray) -> Any:
     if rows.dtype == np.bool_:
         rows = np.flatnonzero(rows)
     if rows.size and rows[-1] - rows[0] + 1 == rows.size and np.all(np.diff(rows) == 1):
-        return arr[int(rows[0]):int(rows[-1]) + 1]
+        return arr[int(rows[0]) : int(rows[-1]) + 1]
     return RowSubset(arr, rows)
 
 
@@ -272,7 +294,9 @@ def resolve_backend(backend: Any) -> Any:
         try:
             return BACKENDS[backend]()
         except KeyError:
-            raise ScoringError(f"unknown scoring backend {backend!r}; known: {', '.join(BACKENDS)}.") from None
+            raise ScoringError(
+                f"unknown scoring backend {backend!r}; known: {', '.join(BACKENDS)}."
+            ) from None
     if all(hasattr(backend, m) for m in ("class_stats", "top_similar", "similarities", "nearest")):
         return backend
     raise ScoringError(f"{backend!r} is not a scoring backend.")

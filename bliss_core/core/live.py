@@ -50,9 +50,19 @@ class PreparedNormalSet:
     images stay the bundle's. Shared by the live scoring page and the label what-if.
     """
 
-    def __init__(self, bundle: Bundle, normal: Sequence[int], *, class_text_emb: np.ndarray | None = None,
-                 max_topk: int = 50, allow_all_normal: bool = False, shots: int | None = None, seed: int = 0,
-                 exclude_normal_names: bool = False, backend: Any = "numpy"):
+    def __init__(
+        self,
+        bundle: Bundle,
+        normal: Sequence[int],
+        *,
+        class_text_emb: np.ndarray | None = None,
+        max_topk: int = 50,
+        allow_all_normal: bool = False,
+        shots: int | None = None,
+        seed: int = 0,
+        exclude_normal_names: bool = False,
+        backend: Any = "numpy",
+    ):
         self.bundle = bundle
         self.normal = check_normal(bundle, normal, allow_all_normal=allow_all_normal)
         self.excluded = normal_name_entries(bundle, self.normal) if exclude_normal_names else set()
@@ -63,9 +73,14 @@ class PreparedNormalSet:
         self.is_anomaly = ~np.isin(bundle.image_label[self.test_idx], self.normal)
         class_text = bundle.class_text_emb if class_text_emb is None else class_text_emb
         self.scorer = BlissScorer(lam=0.0, topk=1, backend=backend).fit(
-            bundle.image_emb[self.train_mask], bundle.image_label[self.train_mask], class_text, bundle.dict_text_emb)
-        full = self.scorer.precompute(take_rows(bundle.image_emb, self.test_idx),
-                                      max_topk=self.max_topk + len(self.excluded))
+            bundle.image_emb[self.train_mask],
+            bundle.image_label[self.train_mask],
+            class_text,
+            bundle.dict_text_emb,
+        )
+        full = self.scorer.precompute(
+            take_rows(bundle.image_emb, self.test_idx), max_topk=self.max_topk + len(self.excluded)
+        )
         self.pre = full.excluding(self.excluded, self.max_topk)
 
 
@@ -77,11 +92,28 @@ class LiveScoring(PreparedNormalSet):
     #: ROC curves are kept with at most this many points (both ends kept).
     roc_points = 1000
 
-    def __init__(self, bundle: Bundle, normal: Sequence[int], max_topk: int = 50, knn_k: int = 5,
-                 baselines: Sequence[str] = ("internal", "maxsim", "knn"), *, shots: int | None = None,
-                 seed: int = 0, exclude_normal_names: bool = False, backend: Any = "numpy"):
-        super().__init__(bundle, normal, max_topk=max_topk, shots=shots, seed=seed,
-                         exclude_normal_names=exclude_normal_names, backend=backend)
+    def __init__(
+        self,
+        bundle: Bundle,
+        normal: Sequence[int],
+        max_topk: int = 50,
+        knn_k: int = 5,
+        baselines: Sequence[str] = ("internal", "maxsim", "knn"),
+        *,
+        shots: int | None = None,
+        seed: int = 0,
+        exclude_normal_names: bool = False,
+        backend: Any = "numpy",
+    ):
+        super().__init__(
+            bundle,
+            normal,
+            max_topk=max_topk,
+            shots=shots,
+            seed=seed,
+            exclude_normal_names=exclude_normal_names,
+            backend=backend,
+        )
         if not self.is_anomaly.any():
             raise MetricError("the test set has no images of the anomalous classes, so AUROC is undefined.")
         if self.is_anomaly.all():
@@ -95,7 +127,9 @@ class LiveScoring(PreparedNormalSet):
             self.baseline_scores["maxsim"] = -self.pre.label_sim.max(axis=1).astype(np.float64)
         if "knn" in baselines:
             ref, ref_lab = bundle.image_emb[self.train_mask], bundle.image_label[self.train_mask]
-            self.baseline_scores["knn"] = KNNScorer(k=knn_k, backend=backend).fit(ref, ref_lab).decision_function(test)
+            self.baseline_scores["knn"] = (
+                KNNScorer(k=knn_k, backend=backend).fit(ref, ref_lab).decision_function(test)
+            )
         # every K a slice from here on: a slider move costs a gather, a min and the metrics
         self.pre.prepare_all_k()
         self.baseline_metrics: dict[str, dict[str, float]] = {}
@@ -123,7 +157,9 @@ class LiveScoring(PreparedNormalSet):
         view = self._compute_view(lam, topk, tpr)
         with self._views_lock:
             self._views[key] = view
-            while len(self._views) > max(16, self.views_bytes // (8 * len(self.test_idx) + 16 * self.roc_points)):
+            while len(self._views) > max(
+                16, self.views_bytes // (8 * len(self.test_idx) + 16 * self.roc_points)
+            ):
                 self._views.popitem(last=False)
         return view
 

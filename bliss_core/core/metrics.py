@@ -15,8 +15,15 @@ import numpy as np
 
 from ..errors import MetricError
 
-__all__ = ["MetricError", "auroc", "aupr", "fpr_at_tpr", "detection_metrics", "detection_metrics_and_roc",
-           "subsample_curve"]
+__all__ = [
+    "MetricError",
+    "auroc",
+    "aupr",
+    "fpr_at_tpr",
+    "detection_metrics",
+    "detection_metrics_and_roc",
+    "subsample_curve",
+]
 
 
 def _check(is_anomaly: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -26,9 +33,13 @@ def _check(is_anomaly: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.n
         raise MetricError(f"labels and scores must be 1-D and equally long, got {y.shape} and {s.shape}.")
     n_anom = int(y.sum())
     if n_anom == 0:
-        raise MetricError("the test set has no anomalies, so AUROC is undefined; choose fewer normal classes.")
+        raise MetricError(
+            "the test set has no anomalies, so AUROC is undefined; choose fewer normal classes."
+        )
     if n_anom == y.size:
-        raise MetricError("the test set has no normal images, so AUROC is undefined; choose a normal class that has test images.")
+        raise MetricError(
+            "the test set has no normal images, so AUROC is undefined; choose a normal class that has test images."
+        )
     if not np.all(np.isfinite(s)):
         raise MetricError("scores contain NaN or infinite values.")
     return y, s
@@ -100,7 +111,9 @@ def detection_metrics(is_anomaly: np.ndarray, scores: np.ndarray) -> dict[str, f
     normal_le = (fps[-1] - np.r_[0, fps[:-1]])[::-1]
     anomaly_le = (tps[-1] - np.r_[0, tps[:-1]])[::-1]
     tpr = np.r_[0.0, normal_le / normal_le[-1]]
-    metrics["fpr95_ood"] = float(np.r_[0.0, anomaly_le / anomaly_le[-1]][np.searchsorted(tpr, 0.95, side="left")])
+    metrics["fpr95_ood"] = float(
+        np.r_[0.0, anomaly_le / anomaly_le[-1]][np.searchsorted(tpr, 0.95, side="left")]
+    )
     return metrics
 
 

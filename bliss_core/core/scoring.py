@@ -33,8 +33,20 @@ from .kernels import index_dtype, resolve_backend, row_blocks, unit_or_error
 from .splits import check_normal
 
 __all__ = [
-    "EPS", "ScoringError", "NotFittedError", "check_lambda", "check_topk", "BaseScorer", "BlissScorer",
-    "BlissPrecomputed", "DENSE_BYTES", "MaxSimScorer", "MCMScorer", "KNNScorer", "SCORERS", "make_scorer",
+    "EPS",
+    "ScoringError",
+    "NotFittedError",
+    "check_lambda",
+    "check_topk",
+    "BaseScorer",
+    "BlissScorer",
+    "BlissPrecomputed",
+    "DENSE_BYTES",
+    "MaxSimScorer",
+    "MCMScorer",
+    "KNNScorer",
+    "SCORERS",
+    "make_scorer",
 ]
 
 EPS = 1e-8
@@ -96,7 +108,9 @@ class BaseScorer(_ClassSubsetMixin):
     @classmethod
     def _param_names(cls) -> list[str]:
         sig = inspect.signature(cls.__init__)
-        return [p.name for p in sig.parameters.values() if p.name != "self" and p.kind == p.POSITIONAL_OR_KEYWORD]
+        return [
+            p.name for p in sig.parameters.values() if p.name != "self" and p.kind == p.POSITIONAL_OR_KEYWORD
+        ]
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """The constructor parameters, as scikit-learn estimators report them."""
@@ -107,7 +121,9 @@ class BaseScorer(_ClassSubsetMixin):
         valid = self._param_names()
         for key, value in params.items():
             if key not in valid:
-                raise ScoringError(f"{type(self).__name__} has no parameter {key!r}; it has {', '.join(valid)}.")
+                raise ScoringError(
+                    f"{type(self).__name__} has no parameter {key!r}; it has {', '.join(valid)}."
+                )
             setattr(self, key, value)
         return self
 
@@ -117,7 +133,9 @@ class BaseScorer(_ClassSubsetMixin):
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "classes_"):
-            raise NotFittedError(f"This {type(self).__name__} is not fitted yet; call fit(...) or fit_bundle(...) first.")
+            raise NotFittedError(
+                f"This {type(self).__name__} is not fitted yet; call fit(...) or fit_bundle(...) first."
+            )
 
     def fit(
         self,
@@ -149,7 +167,9 @@ class BaseScorer(_ClassSubsetMixin):
 def _fitted_classes(ref_labels: np.ndarray, n_ref: int) -> np.ndarray:
     labels = np.asarray(ref_labels, dtype=np.int64)
     if labels.shape != (n_ref,):
-        raise ScoringError(f"ref_labels must have one label per reference image ({n_ref}), got {labels.shape}.")
+        raise ScoringError(
+            f"ref_labels must have one label per reference image ({n_ref}), got {labels.shape}."
+        )
     if n_ref == 0:
         raise ScoringError("no normal reference images to fit on.")
     return np.unique(labels)
@@ -317,7 +337,9 @@ class BlissPrecomputed:
             out = out + (lam / topk) * self._ext_sum(topk, pos)
         return out
 
-    def scores(self, lam: float | None = None, topk: int | None = None, classes: Sequence[int] | None = None) -> np.ndarray:
+    def scores(
+        self, lam: float | None = None, topk: int | None = None, classes: Sequence[int] | None = None
+    ) -> np.ndarray:
         """BLISS anomaly score: min over the normal classes of internal + lam * external
         (taken in blocks of rows, so no [N, C] temporaries beyond the external sums)."""
         lam = self.scorer.lam if lam is None else lam
@@ -333,7 +355,9 @@ class BlissPrecomputed:
             out[blk] = v.min(axis=1)
         return out
 
-    def components(self, lam: float | None = None, topk: int | None = None, classes: Sequence[int] | None = None) -> dict[str, np.ndarray]:
+    def components(
+        self, lam: float | None = None, topk: int | None = None, classes: Sequence[int] | None = None
+    ) -> dict[str, np.ndarray]:
         """Score, and the internal/external parts and class index of the minimising class."""
         lam = self.scorer.lam if lam is None else lam
         topk = self.scorer.topk if topk is None else topk
@@ -369,7 +393,9 @@ class BlissScorer(BaseScorer):
 
     name = "bliss"
 
-    def __init__(self, lam: float = DEFAULT_LAMBDA, topk: int = DEFAULT_TOPK, eps: float = EPS, backend: Any = "numpy"):
+    def __init__(
+        self, lam: float = DEFAULT_LAMBDA, topk: int = DEFAULT_TOPK, eps: float = EPS, backend: Any = "numpy"
+    ):
         self.lam = lam
         self.topk = topk
         self.eps = eps
@@ -438,7 +464,9 @@ class FixedPrecomputed:
     reduce: object
     scorer: BaseScorer
 
-    def scores(self, lam: float | None = None, topk: int | None = None, classes: Sequence[int] | None = None) -> np.ndarray:
+    def scores(
+        self, lam: float | None = None, topk: int | None = None, classes: Sequence[int] | None = None
+    ) -> np.ndarray:
         return self.reduce(self.per_class_values, self.scorer._positions(classes))
 
 
@@ -480,7 +508,11 @@ class MCMScorer(_LabelTextScorer):
         self.backend = backend
 
     def fit(self, ref_emb, ref_labels, class_text_emb, dict_text_emb=None) -> "MCMScorer":
-        if not (isinstance(self.temperature, (int, float)) and np.isfinite(self.temperature) and self.temperature > 0):
+        if not (
+            isinstance(self.temperature, (int, float))
+            and np.isfinite(self.temperature)
+            and self.temperature > 0
+        ):
             raise ScoringError("the MCM temperature must be a positive number.")
         return super().fit(ref_emb, ref_labels, class_text_emb, dict_text_emb)
 
@@ -490,7 +522,9 @@ class MCMScorer(_LabelTextScorer):
 
         def reduce(v, pos):
             if len(pos) < 2:
-                raise ScoringError("MCM needs at least two normal classes: with one, its softmax is always 1.")
+                raise ScoringError(
+                    "MCM needs at least two normal classes: with one, its softmax is always 1."
+                )
             z = v[:, pos]
             z = z - z.max(axis=1, keepdims=True)
             p = np.exp(z)

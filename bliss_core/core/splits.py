@@ -14,8 +14,15 @@ import numpy as np
 from ..errors import SplitError
 
 __all__ = [
-    "SplitError", "CIFAR10_CLASSES", "SETUPS", "canonical_setup", "setup_splits", "parse_classes",
-    "parse_normal_sets", "validate_splits", "check_normal",
+    "SplitError",
+    "CIFAR10_CLASSES",
+    "SETUPS",
+    "canonical_setup",
+    "setup_splits",
+    "parse_classes",
+    "parse_normal_sets",
+    "validate_splits",
+    "check_normal",
 ]
 
 
@@ -107,7 +114,9 @@ def parse_normal_sets(text: str, class_names: Sequence[str] | None = None) -> li
     for part in str(text).split(";"):
         part = part.strip()
         if not part:
-            raise SplitError(f"empty split in --normal-sets {text!r}; separate splits with ';' and classes with ','.")
+            raise SplitError(
+                f"empty split in --normal-sets {text!r}; separate splits with ';' and classes with ','."
+            )
         splits.append(parse_classes(part, class_names))
     return splits
 
@@ -145,7 +154,9 @@ def check_normal(bundle: Any, normal: Sequence[int], *, allow_all_normal: bool =
         raise SplitError("choose at least one normal class.")
     _check_exist(normal, len(names))
     if not allow_all_normal and len(normal) == len(names):
-        raise SplitError("every class is normal, so there are no anomalies to detect; leave at least one class out.")
+        raise SplitError(
+            "every class is normal, so there are no anomalies to detect; leave at least one class out."
+        )
     have = set(np.unique(bundle.image_label[bundle.image_is_train]).tolist())
     lacking = [c for c in normal if c not in have]
     if lacking:

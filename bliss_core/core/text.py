@@ -14,8 +14,16 @@ import unicodedata
 from typing import Any, Sequence
 
 __all__ = [
-    "DEFAULT_PROMPT", "fill_prompt", "MAX_LABEL_CHARS", "strip_control", "clean_labels", "printable",
-    "shorten", "csv_cell", "csv_row", "BIDI_CONTROLS",
+    "DEFAULT_PROMPT",
+    "fill_prompt",
+    "MAX_LABEL_CHARS",
+    "strip_control",
+    "clean_labels",
+    "printable",
+    "shorten",
+    "csv_cell",
+    "csv_row",
+    "BIDI_CONTROLS",
 ]
 
 #: The prompt of the paper and of every default in bliss-lab.
@@ -56,7 +64,9 @@ def clean_labels(raw: Sequence[str] | str, max_chars: int = MAX_LABEL_CHARS) -> 
                 messages.append(f"Label {i} held only control characters and was ignored.")
             continue
         if len(label) > max_chars:
-            messages.append(f"Label {i} is {len(label)} characters long (the limit is {max_chars}); it was ignored.")
+            messages.append(
+                f"Label {i} is {len(label)} characters long (the limit is {max_chars}); it was ignored."
+            )
             continue
         key = label.casefold()
         if key in seen:

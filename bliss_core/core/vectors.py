@@ -23,8 +23,14 @@ def squared_row_norms(x: np.ndarray) -> np.ndarray:
     return sq
 
 
-def unit_rows(x: np.ndarray, *, dtype: type = np.float32, zero: str = "raise", inplace: bool = False,
-              sq: np.ndarray | None = None) -> np.ndarray:
+def unit_rows(
+    x: np.ndarray,
+    *,
+    dtype: type = np.float32,
+    zero: str = "raise",
+    inplace: bool = False,
+    sq: np.ndarray | None = None,
+) -> np.ndarray:
     """Rows of ``x`` scaled to unit length, as a 2-D array of ``dtype`` (a 1-D ``x`` is one row).
 
     ``zero="raise"`` refuses a zero-length or non-finite row with :class:`VectorError` (its

@@ -76,10 +76,20 @@ class LabelSetScorer(PreparedNormalSet):
     Every class may be normal here (the verdict then falls back to a percentile threshold).
     """
 
-    def __init__(self, bundle, classes: Sequence[int], text_emb: Mapping[int, np.ndarray] | None = None,
-                 max_topk: int = 50):
-        super().__init__(bundle, classes, class_text_emb=_replace_class_text(bundle.class_text_emb, text_emb or {}),
-                         max_topk=max_topk, allow_all_normal=True)
+    def __init__(
+        self,
+        bundle,
+        classes: Sequence[int],
+        text_emb: Mapping[int, np.ndarray] | None = None,
+        max_topk: int = 50,
+    ):
+        super().__init__(
+            bundle,
+            classes,
+            class_text_emb=_replace_class_text(bundle.class_text_emb, text_emb or {}),
+            max_topk=max_topk,
+            allow_all_normal=True,
+        )
 
     def score(self, emb: np.ndarray, lam: float, topk: int, tpr: float = 0.95) -> WhatIfResult:
         emb = np.atleast_2d(np.asarray(emb, dtype=np.float32))
@@ -99,9 +109,13 @@ class LabelSetScorer(PreparedNormalSet):
         pre = self.scorer.precompute(emb, max_topk=topk)
         comp = pre.components(lam, topk)
         return WhatIfResult(
-            internal=comp["internal"], external=comp["external"], score=comp["score"],
-            nearest_class=comp["nearest_class"], anomalous=comp["score"] >= threshold,
-            threshold=float(threshold), test_metrics=metrics,
+            internal=comp["internal"],
+            external=comp["external"],
+            score=comp["score"],
+            nearest_class=comp["nearest_class"],
+            anomalous=comp["score"] >= threshold,
+            threshold=float(threshold),
+            test_metrics=metrics,
         )
 
 

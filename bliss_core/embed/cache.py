@@ -59,8 +59,13 @@ def _encode_shard(keys: Sequence[str], emb: np.ndarray, kind: str) -> bytes:
     key_bytes = b"".join(bytes.fromhex(k) for k in keys)
     payload = key_bytes + emb.tobytes()
     header = json.dumps(
-        {"n": len(keys), "dim": int(emb.shape[1]), "dtype": "float32", "kind": kind,
-         "sha256": hashlib.sha256(payload).hexdigest()}
+        {
+            "n": len(keys),
+            "dim": int(emb.shape[1]),
+            "dtype": "float32",
+            "kind": kind,
+            "sha256": hashlib.sha256(payload).hexdigest(),
+        }
     ).encode()
     return _MAGIC + struct.pack("<I", len(header)) + header + payload
 
@@ -71,14 +76,14 @@ def _decode_shard(data: bytes) -> tuple[str, list[str], np.ndarray]:
         raise ValueError("bad magic")
     (hlen,) = struct.unpack_from("<I", data, len(_MAGIC))
     start = len(_MAGIC) + 4
-    header = json.loads(data[start:start + hlen])
-    payload = data[start + hlen:]
+    header = json.loads(data[start : start + hlen])
+    payload = data[start + hlen :]
     n, dim = int(header["n"]), int(header["dim"])
     if n < 0 or dim <= 0 or len(payload) != n * 32 + n * dim * 4:
         raise ValueError("wrong length (truncated?)")
     if hashlib.sha256(payload).hexdigest() != header["sha256"]:
         raise ValueError("checksum mismatch")
-    keys = [payload[i * 32:(i + 1) * 32].hex() for i in range(n)]
+    keys = [payload[i * 32 : (i + 1) * 32].hex() for i in range(n)]
     emb = np.frombuffer(payload, dtype=np.float32, count=n * dim, offset=n * 32).reshape(n, dim)
     return str(header.get("kind", "image")), keys, emb
 
@@ -91,8 +96,9 @@ class EmbeddingCache:
     ignored while reading; callers show it.
     """
 
-    def __init__(self, identity: Mapping[str, Any], root: str | os.PathLike | None = None,
-                 dim: int | None = None) -> None:
+    def __init__(
+        self, identity: Mapping[str, Any], root: str | os.PathLike | None = None, dim: int | None = None
+    ) -> None:
         self.identity = dict(identity)
         self.root = Path(root).expanduser() if root else default_cache_dir()
         self.dir = self.root / identity_hash(self.identity)
@@ -109,8 +115,10 @@ class EmbeddingCache:
                 with atomic_write(ident, file_mode=self._file_mode) as fh:
                     fh.write(json.dumps(self.identity, sort_keys=True, indent=1, default=str).encode())
         except OSError as exc:
-            raise CacheError(f"{self.dir}: the embedding cache folder cannot be created "
-                             f"({getattr(exc, 'strerror', None) or exc}); {self.how_to_clear()}") from None
+            raise CacheError(
+                f"{self.dir}: the embedding cache folder cannot be created "
+                f"({getattr(exc, 'strerror', None) or exc}); {self.how_to_clear()}"
+            ) from None
         self._emb: dict[str, dict[str, np.ndarray]] = {"image": {}, "text": {}}
         self._seen: set[str] = set()
         self.corrupt_shards: list[str] = []
@@ -191,13 +199,17 @@ class EmbeddingCache:
         if self.dim is None and len(keys):
             self.dim = int(emb.shape[1])
         if emb.shape[1] != self.dim:
-            self.notes.append(f"cache: dropped {len(keys)} entries of {name}: dimension {emb.shape[1]}, "
-                              f"expected {self.dim}; they are recomputed.")
+            self.notes.append(
+                f"cache: dropped {len(keys)} entries of {name}: dimension {emb.shape[1]}, "
+                f"expected {self.dim}; they are recomputed."
+            )
             return
         finite = np.isfinite(emb).all(axis=1)
         if not finite.all():
-            self.notes.append(f"cache: dropped {int((~finite).sum())} entries of {name} with NaN or infinite "
-                              "values; they are recomputed.")
+            self.notes.append(
+                f"cache: dropped {int((~finite).sum())} entries of {name} with NaN or infinite "
+                "values; they are recomputed."
+            )
         table = self._emb[kind]
         disagree = 0
         for k, row, ok in zip(keys, emb, finite):
@@ -209,8 +221,10 @@ class EmbeddingCache:
             elif not np.allclose(have, row, atol=1e-3):
                 disagree += 1
         if disagree:
-            self.notes.append(f"cache: {name} disagrees with earlier entries for {disagree} key(s); "
-                              "the earlier entries were kept.")
+            self.notes.append(
+                f"cache: {name} disagrees with earlier entries for {disagree} key(s); "
+                "the earlier entries were kept."
+            )
 
     def get(self, key: str, kind: str = "image") -> np.ndarray | None:
         """The cached embedding for ``key``, or None."""
@@ -238,8 +252,10 @@ class EmbeddingCache:
                 fh.write(_encode_shard(keys, emb, kind))
         except OSError as exc:  # a full, read-only or foreign disk
             cause = exc.__context__ if isinstance(exc.__context__, OSError) else exc
-            raise CacheError(f"{self.shard_dir}: cannot write to the embedding cache "
-                             f"({getattr(cause, 'strerror', None) or exc}); {self.how_to_clear()}") from None
+            raise CacheError(
+                f"{self.shard_dir}: cannot write to the embedding cache "
+                f"({getattr(cause, 'strerror', None) or exc}); {self.how_to_clear()}"
+            ) from None
         self._seen.add(name)
         self._take(name, kind, list(keys), emb.copy())
 
@@ -251,11 +267,16 @@ class EmbeddingCache:
         import fcntl
 
         try:
-            fd = os.open(self.lock_dir / f"{name}.lock", os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0),
-                         self._file_mode)
+            fd = os.open(
+                self.lock_dir / f"{name}.lock",
+                os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0),
+                self._file_mode,
+            )
         except OSError as exc:
-            raise CacheError(f"{self.lock_dir}: cannot take a lock in the embedding cache "
-                             f"({exc.strerror or exc}); {self.how_to_clear()}") from None
+            raise CacheError(
+                f"{self.lock_dir}: cannot take a lock in the embedding cache "
+                f"({exc.strerror or exc}); {self.how_to_clear()}"
+            ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
         except BlockingIOError:

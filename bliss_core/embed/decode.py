@@ -17,10 +17,20 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from .. import settings
 from ..errors import ImageRejected
 
-__all__ = ["ImageRejected", "decode_image", "images_from_uploads", "IMAGE_EXTENSIONS", "ARCHIVE_EXTENSIONS",
-           "ALLOWED_FORMATS", "extension", "transform_output_shape"]
+__all__ = [
+    "ImageRejected",
+    "decode_image",
+    "images_from_uploads",
+    "IMAGE_EXTENSIONS",
+    "ARCHIVE_EXTENSIONS",
+    "ALLOWED_FORMATS",
+    "extension",
+    "transform_output_shape",
+]
 
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm"})
+IMAGE_EXTENSIONS = frozenset(
+    {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm"}
+)
 ARCHIVE_EXTENSIONS = frozenset({".zip", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".7z", ".rar", ".zst", ".npz"})
 #: Decoders PIL may use; exotic ones (EPS via ghostscript, etc.) are never tried.
 ALLOWED_FORMATS = ("JPEG", "PNG", "GIF", "BMP", "TIFF", "WEBP", "PPM", "MPO")
@@ -49,7 +59,9 @@ def _to_rgb(im: Image.Image) -> Image.Image:
             arr8 = arr.astype(np.float32) * (255.0 / top)
         arr8 = np.clip(arr8, 0, 255).astype(np.uint8)
         return Image.fromarray(arr8).convert("RGB")
-    has_alpha = mode in ("RGBA", "LA", "PA", "La", "RGBa") or (mode in ("P", "L", "RGB") and "transparency" in im.info)
+    has_alpha = mode in ("RGBA", "LA", "PA", "La", "RGBa") or (
+        mode in ("P", "L", "RGB") and "transparency" in im.info
+    )
     if has_alpha:
         rgba = im.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
@@ -87,7 +99,9 @@ def decode_image(data: bytes, name: str, max_pixels: int | None = None) -> Image
         if w <= 0 or h <= 0:
             raise ImageRejected(name, "image has zero width or height")
         if w * h > limit:
-            raise ImageRejected(name, f"image is {w}x{h} pixels, above the {limit:,}-pixel limit (decompression bomb?)")
+            raise ImageRejected(
+                name, f"image is {w}x{h} pixels, above the {limit:,}-pixel limit (decompression bomb?)"
+            )
         if getattr(im, "is_animated", False):
             im.seek(0)
         im.load()
@@ -101,7 +115,16 @@ def decode_image(data: bytes, name: str, max_pixels: int | None = None) -> Image
         raise ImageRejected(name, f"decompression bomb refused ({exc})") from None
     except UnidentifiedImageError:
         raise ImageRejected(name, "not a recognised image (JPEG, PNG, GIF, BMP, TIFF, WebP, PPM)") from None
-    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, MemoryError, struct.error) as exc:
+    except (
+        OSError,
+        SyntaxError,
+        ValueError,
+        EOFError,
+        IndexError,
+        TypeError,
+        MemoryError,
+        struct.error,
+    ) as exc:
         msg = str(exc) or type(exc).__name__
         if "truncated" in msg.lower():
             raise ImageRejected(name, "truncated image file") from None

@@ -95,8 +95,10 @@ BUILTIN = {"imagenet": imagenet_dictionary, "imagenet21k": imagenet21k_dictionar
 
 def _read_file(path: Path) -> list[str]:
     if not path.exists():
-        raise DictionaryError(f"{path}: no such dictionary file (use {', '.join(BUILTIN)} or a text file with one "
-                              "entry per line).")
+        raise DictionaryError(
+            f"{path}: no such dictionary file (use {', '.join(BUILTIN)} or a text file with one "
+            "entry per line)."
+        )
     if path.is_dir():
         raise DictionaryError(f"{path}: is a folder, not a dictionary file.")
     try:
@@ -104,7 +106,9 @@ def _read_file(path: Path) -> list[str]:
     except OSError as exc:
         raise DictionaryError(f"{path}: cannot be read ({getattr(exc, 'strerror', None) or exc}).") from None
     if len(data) > MAX_DICTIONARY_BYTES:
-        raise DictionaryError(f"{path}: larger than {MAX_DICTIONARY_BYTES // 1024**2} MB; is it a dictionary?")
+        raise DictionaryError(
+            f"{path}: larger than {MAX_DICTIONARY_BYTES // 1024**2} MB; is it a dictionary?"
+        )
     return entries_from_text(data, str(path))
 
 

@@ -109,8 +109,13 @@ class HFLoadedModel(InferenceModel):
         """Unnormalised text embeddings of filled prompts (a torch tensor on the model's device)."""
         import torch
 
-        enc = self.tokenizer(list(prompts), padding="max_length" if self.pad_to_max_length else True,
-                             truncation=True, max_length=self.text_max_length, return_tensors="pt")
+        enc = self.tokenizer(
+            list(prompts),
+            padding="max_length" if self.pad_to_max_length else True,
+            truncation=True,
+            max_length=self.text_max_length,
+            return_tensors="pt",
+        )
         ids = enc["input_ids"].to(self.device)
         mask = enc.get("attention_mask")
         mask = None if mask is None else mask.to(self.device)
@@ -153,7 +158,9 @@ def _quiet_transformers() -> Iterator[None]:
 
 def _files_sha256(folder: Path, names: Sequence[str] = (), suffixes: Sequence[str] = ()) -> str | None:
     """One SHA-256 over the files of ``folder`` with these names or suffixes (sorted), or None."""
-    files = sorted(p for p in folder.iterdir() if p.is_file() and (p.name in names or p.name.endswith(tuple(suffixes))))
+    files = sorted(
+        p for p in folder.iterdir() if p.is_file() and (p.name in names or p.name.endswith(tuple(suffixes)))
+    )
     if not files:
         return None
     h = hashlib.sha256()
@@ -171,8 +178,10 @@ def _source(ref: str, cache_dir: str | None) -> tuple[str, bool, bool, Any]:
     if path.is_dir():
         return str(path), True, True, None
     if path.exists():
-        raise ModelLoadError(f"hf:{ref} is a file; hf: takes a folder written by save_pretrained or a hub id "
-                             "such as openai/clip-vit-base-patch32.")
+        raise ModelLoadError(
+            f"hf:{ref} is a file; hf: takes a folder written by save_pretrained or a hub id "
+            "such as openai/clip-vit-base-patch32."
+        )
     if ref.startswith(("/", ".", "~")) or ref.count("/") > 1 or os.sep != "/" and os.sep in ref:
         raise ModelLoadError(f"hf:{ref}: no such model folder.")
     try:  # the Hugging Face cache first: no network when it is there
@@ -182,16 +191,26 @@ def _source(ref: str, cache_dir: str | None) -> tuple[str, bool, bool, Any]:
     except (OSError, ValueError):
         pass
     if not hub_reachable():
-        raise ModelLoadError(f"hf:{ref} is not in the Hugging Face cache and the hub cannot be reached; run once with "
-                             "internet access, set HF_HOME to a cache that has it, or pass a local folder (hf:/path).")
+        raise ModelLoadError(
+            f"hf:{ref} is not in the Hugging Face cache and the hub cannot be reached; run once with "
+            "internet access, set HF_HOME to a cache that has it, or pass a local folder (hf:/path)."
+        )
     print(f"bliss: downloading hf:{ref} (first use only)...", file=sys.stderr)
     return ref, False, False, None
 
 
 def _preprocess_description(processor: Any, mode: str) -> dict[str, Any]:
     out: dict[str, Any] = {"mode": mode, "processor": type(processor).__name__}
-    for key in ("size", "crop_size", "image_mean", "image_std", "resample", "do_center_crop", "do_resize",
-                "rescale_factor"):
+    for key in (
+        "size",
+        "crop_size",
+        "image_mean",
+        "image_std",
+        "resample",
+        "do_center_crop",
+        "do_resize",
+        "rescale_factor",
+    ):
         value = getattr(processor, key, None)
         if value is None:
             continue
@@ -236,8 +255,10 @@ def load_hf_model(
     tag = str(pretrained or "").strip()
     random_weights = tag.lower() in ("random", "none")
     if tag and not random_weights and tag.lower() != "openai":
-        raise ModelLoadError(f"--pretrained {tag} does not apply to hf: models, whose weights come with hf:{ref}; "
-                             "leave it out, or pass 'random' for untrained weights.")
+        raise ModelLoadError(
+            f"--pretrained {tag} does not apply to hf: models, whose weights come with hf:{ref}; "
+            "leave it out, or pass 'random' for untrained weights."
+        )
     source, local_only, is_dir, config = _source(ref, cache_dir)
     common = {"local_files_only": local_only, "cache_dir": cache_dir}
     if config is None:
@@ -248,12 +269,19 @@ def load_hf_model(
             raise ModelLoadError(f"hf:{ref}: no usable config.json ({first_line(exc)}).") from None
     kind = str(getattr(config, "model_type", ""))
     if kind not in ARCHITECTURES:
-        raise ModelLoadError(f"hf:{ref} is a '{kind or 'unknown'}' model; bliss embeds with CLIP, SigLIP and BLIP "
-                             "image-text retrieval models.")
+        raise ModelLoadError(
+            f"hf:{ref} is a '{kind or 'unknown'}' model; bliss embeds with CLIP, SigLIP and BLIP "
+            "image-text retrieval models."
+        )
     cls_name, used = ARCHITECTURES[kind]
     cls = getattr(transformers, cls_name)
-    meta: dict[str, Any] = {"model": f"hf:{ref}", "backend": "hf", "architecture": cls_name, "untrained": False,
-                            "transformers_version": transformers.__version__}
+    meta: dict[str, Any] = {
+        "model": f"hf:{ref}",
+        "backend": "hf",
+        "architecture": cls_name,
+        "untrained": False,
+        "transformers_version": transformers.__version__,
+    }
     try:
         with _quiet_transformers():
             if random_weights:
@@ -268,47 +296,83 @@ def load_hf_model(
     except ModelLoadError:
         raise
     except Exception as exc:  # noqa: BLE001 - transformers raises many kinds; all mean "cannot load"
-        raise ModelLoadError(f"hf:{ref}: could not be loaded as a {cls_name} with its tokenizer and image "
-                             f"processor ({first_line(exc)}).") from None
+        raise ModelLoadError(
+            f"hf:{ref}: could not be loaded as a {cls_name} with its tokenizer and image "
+            f"processor ({first_line(exc)})."
+        ) from None
     model.eval()
     if random_weights:
-        meta.update(pretrained="random", untrained=True, seed=int(seed),
-                    weights_id=f"random:seed={seed}:{weights_fingerprint(model)[:16]}")
+        meta.update(
+            pretrained="random",
+            untrained=True,
+            seed=int(seed),
+            weights_id=f"random:seed={seed}:{weights_fingerprint(model)[:16]}",
+        )
     elif is_dir:
         folder = Path(source)
-        meta.update(pretrained=folder.name, weights_sha256=_files_sha256(folder, suffixes=_WEIGHT_SUFFIXES)
-                    or weights_fingerprint(model))
-        tok = _files_sha256(folder, names=("tokenizer.json", "tokenizer_config.json", "vocab.txt", "vocab.json",
-                                           "merges.txt", "special_tokens_map.json", "spiece.model"))
+        meta.update(
+            pretrained=folder.name,
+            weights_sha256=_files_sha256(folder, suffixes=_WEIGHT_SUFFIXES) or weights_fingerprint(model),
+        )
+        tok = _files_sha256(
+            folder,
+            names=(
+                "tokenizer.json",
+                "tokenizer_config.json",
+                "vocab.txt",
+                "vocab.json",
+                "merges.txt",
+                "special_tokens_map.json",
+                "spiece.model",
+            ),
+        )
         if tok:
             meta["tokenizer_sha256"] = tok
     else:
         revision = getattr(config, "_commit_hash", None)
-        meta.update(pretrained=ref, weights_id=f"{ref}@{revision}" if revision else
-                    f"{ref}:{weights_fingerprint(model)[:16]}")
+        meta.update(
+            pretrained=ref,
+            weights_id=f"{ref}@{revision}" if revision else f"{ref}:{weights_fingerprint(model)[:16]}",
+        )
     if missing:
         meta.update(untrained=True, missing_weights=len(missing))
-        print(f"bliss: warning: hf:{ref} lacks {len(missing)} weights of the parts bliss uses ({missing[0]}, ...); "
-              "they were initialised at random, so this model is marked untrained.", file=sys.stderr)
+        print(
+            f"bliss: warning: hf:{ref} lacks {len(missing)} weights of the parts bliss uses ({missing[0]}, ...); "
+            "they were initialised at random, so this model is marked untrained.",
+            file=sys.stderr,
+        )
     if getattr(config, "bliss_untrained", False):
         meta["untrained"] = True
     if random_weights:
-        print(f"bliss: warning: hf:{ref} has RANDOM weights (untrained); its embeddings mean nothing about images "
-              "or text.", file=sys.stderr)
+        print(
+            f"bliss: warning: hf:{ref} has RANDOM weights (untrained); its embeddings mean nothing about images "
+            "or text.",
+            file=sys.stderr,
+        )
     if preprocess == "paper":
         if paper_norm is None:
             raise ModelLoadError("--preprocess paper needs the published script's normalisation constants.")
         processor.image_mean, processor.image_std = list(paper_norm[0]), list(paper_norm[1])
 
     model, autocast_dtype, precision = place_model(model, device, precision)
-    meta.update(preprocessing=_preprocess_description(processor, preprocess), device=device, precision=precision)
+    meta.update(
+        preprocessing=_preprocess_description(processor, preprocess), device=device, precision=precision
+    )
     text_cfg = config.text_config
     limit = int(getattr(text_cfg, "max_position_embeddings", 77) or 77)
     tok_limit = getattr(tokenizer, "model_max_length", None)
     if isinstance(tok_limit, int) and 0 < tok_limit < limit:
         limit = tok_limit
     return HFLoadedModel(
-        name=f"hf:{ref}", model=model, preprocess=_Preprocess(processor), tokenizer=tokenizer, device=device,
-        precision=precision, autocast_dtype=autocast_dtype, meta=meta, kind=kind, text_max_length=limit,
+        name=f"hf:{ref}",
+        model=model,
+        preprocess=_Preprocess(processor),
+        tokenizer=tokenizer,
+        device=device,
+        precision=precision,
+        autocast_dtype=autocast_dtype,
+        meta=meta,
+        kind=kind,
+        text_max_length=limit,
         pad_to_max_length=kind == "siglip",
     )

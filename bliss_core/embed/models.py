@@ -25,8 +25,17 @@ from .network import hub_reachable
 from .runtime import InferenceModel, file_sha256, place_model, weights_fingerprint
 
 __all__ = [
-    "ModelLoadError", "LoadedModel", "load_model", "resolve_device", "encode_texts", "encode_images",
-    "PAPER_MEAN", "PAPER_STD", "DEFAULT_PROMPT", "PRECISIONS", "file_sha256",
+    "ModelLoadError",
+    "LoadedModel",
+    "load_model",
+    "resolve_device",
+    "encode_texts",
+    "encode_images",
+    "PAPER_MEAN",
+    "PAPER_STD",
+    "DEFAULT_PROMPT",
+    "PRECISIONS",
+    "file_sha256",
 ]
 
 #: CIFAR-10 channel statistics exactly as the published BLISS script writes them (``--preprocess paper``).
@@ -66,11 +75,13 @@ class LoadedModel(InferenceModel):
 
     def cache_identity(self) -> dict[str, Any]:
         """What makes two embeddings of the same image comparable: backend, model, weights,
-    preprocessing and numeric precision."""
+        preprocessing and numeric precision."""
         return {
             "backend": self.meta.get("backend", "open_clip"),
             "model": self.meta["model"],
-            "weights": self.meta.get("weights_sha256") or self.meta.get("weights_id") or self.meta["pretrained"],
+            "weights": self.meta.get("weights_sha256")
+            or self.meta.get("weights_id")
+            or self.meta["pretrained"],
             "preprocessing": self.meta["preprocessing"],
             "precision": self.meta.get("precision", "fp32"),
         }
@@ -89,11 +100,15 @@ def resolve_device(device: str = "auto") -> str:
             return "mps"
         return "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ModelLoadError("--device cuda was requested but no CUDA GPU is available; use --device auto or cpu.")
+        raise ModelLoadError(
+            "--device cuda was requested but no CUDA GPU is available; use --device auto or cpu."
+        )
     if device == "mps":
         mps = getattr(torch.backends, "mps", None)
         if mps is None or not mps.is_available():
-            raise ModelLoadError("--device mps was requested but Apple MPS is not available; use --device auto or cpu.")
+            raise ModelLoadError(
+                "--device mps was requested but Apple MPS is not available; use --device auto or cpu."
+            )
     if not (device == "cpu" or device == "mps" or device.startswith("cuda")):
         raise ModelLoadError(f"unknown device '{device}'; use auto, cpu, cuda or mps.")
     return device
@@ -140,7 +155,9 @@ def _fetch_weights(name: str, tag: str, cfg: dict[str, Any], cache_dir: str | No
         f"cache that has them, or pass --pretrained /path/to/weights (or 'random' for an untrained smoke test)"
     )
     if not hub_reachable():
-        raise ModelLoadError(f"Weights for {name} '{tag}' are not cached and the model hub cannot be reached; {how}.")
+        raise ModelLoadError(
+            f"Weights for {name} '{tag}' are not cached and the model hub cannot be reached; {how}."
+        )
     import open_clip
 
     print(f"bliss: downloading {name} '{tag}' weights (first use only)...", file=sys.stderr)
@@ -203,14 +220,24 @@ def load_model(
     if str(name).startswith("hf:"):
         from .hf_models import load_hf_model
 
-        return load_hf_model(str(name)[3:], pretrained, device=dev, preprocess=preprocess,
-                             cache_dir=cache_dir, seed=seed, precision=precision, paper_norm=(PAPER_MEAN, PAPER_STD))
+        return load_hf_model(
+            str(name)[3:],
+            pretrained,
+            device=dev,
+            preprocess=preprocess,
+            cache_dir=cache_dir,
+            seed=seed,
+            precision=precision,
+            paper_norm=(PAPER_MEAN, PAPER_STD),
+        )
     import open_clip
     import torch
 
     name = _register_config(str(name))
     if name not in open_clip.list_models():
-        raise ModelLoadError(f"unknown model '{name}'; see open_clip.list_models() for names, e.g. ViT-B-32 or ViT-B-16.")
+        raise ModelLoadError(
+            f"unknown model '{name}'; see open_clip.list_models() for names, e.g. ViT-B-32 or ViT-B-16."
+        )
     pretrained = str(pretrained or "random")
     kwargs: dict[str, Any] = {}
     meta: dict[str, Any] = {"model": name, "pretrained": pretrained, "untrained": False}
@@ -237,8 +264,12 @@ def load_model(
         checkpoint = _fetch_weights(name, pretrained, tag_cfg, cache_dir)
         meta["weights_id"] = f"{pretrained}:{os.path.basename(checkpoint)}"
         kwargs["force_quick_gelu"] = bool(tag_cfg.get("quick_gelu", False))
-        for src, dst in (("mean", "image_mean"), ("std", "image_std"), ("interpolation", "image_interpolation"),
-                         ("resize_mode", "image_resize_mode")):
+        for src, dst in (
+            ("mean", "image_mean"),
+            ("std", "image_std"),
+            ("interpolation", "image_interpolation"),
+            ("resize_mode", "image_resize_mode"),
+        ):
             if src in tag_cfg:
                 kwargs[dst] = tag_cfg[src]
     if preprocess == "paper":
@@ -267,8 +298,14 @@ def load_model(
     meta["open_clip_version"] = getattr(open_clip, "__version__", "")
     tokenizer = open_clip.get_tokenizer(name)
     return LoadedModel(
-        name=name, model=model, preprocess=preprocess_fn, tokenizer=tokenizer, device=dev,
-        precision=precision, autocast_dtype=autocast_dtype, meta=meta,
+        name=name,
+        model=model,
+        preprocess=preprocess_fn,
+        tokenizer=tokenizer,
+        device=dev,
+        precision=precision,
+        autocast_dtype=autocast_dtype,
+        meta=meta,
     )
 
 
@@ -352,7 +389,9 @@ def encode_texts(
             prompts = [fill_prompt(tpl, str(x)) for x in texts]
             out: list[np.ndarray] = []
             for i in range(0, n, step):
-                feats = torch.nn.functional.normalize(loaded.text_features(prompts[i:i + step]).float(), dim=-1)
+                feats = torch.nn.functional.normalize(
+                    loaded.text_features(prompts[i : i + step]).float(), dim=-1
+                )
                 out.append(feats.cpu().numpy().astype(np.float32))
                 if progress:
                     progress(t * n + min(i + step, n), total)

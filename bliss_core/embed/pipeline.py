@@ -55,7 +55,9 @@ class EmbedProgress:
         pct = 100.0 * self.done / self.total if self.total else 100.0
         eta = "?" if self.eta_s is None else _fmt_s(self.eta_s)
         extra = f", {self.cached} cached" if self.cached else ""
-        return f"{self.stage:>7}: {pct:5.1f}% {self.done}/{self.total} [{self.rate:.1f} it/s, ETA {eta}{extra}]"
+        return (
+            f"{self.stage:>7}: {pct:5.1f}% {self.done}/{self.total} [{self.rate:.1f} it/s, ETA {eta}{extra}]"
+        )
 
 
 def _fmt_s(s: float) -> str:
@@ -85,7 +87,9 @@ class EmbedReport:
 
 
 class _Progress:
-    def __init__(self, stage: str, total: int, cb: Callable[[EmbedProgress], None] | None, every_s: float = 0.5):
+    def __init__(
+        self, stage: str, total: int, cb: Callable[[EmbedProgress], None] | None, every_s: float = 0.5
+    ):
         self.stage, self.total, self.cb, self.every = stage, total, cb, every_s
         self.t0 = time.perf_counter()
         self.last = 0.0
@@ -175,7 +179,7 @@ def _embed_items(
 
     first_item = {k: items[pos] for k, pos in first_positions(keys).items()}
     unique = list(first_item)
-    chunks = [unique[i:i + batch_size] for i in range(0, len(unique), batch_size)]
+    chunks = [unique[i : i + batch_size] for i in range(0, len(unique), batch_size)]
     rejected: dict[str, tuple[str, str]] = {}
     computed = 0
     preprocess = loaded.preprocess
@@ -308,7 +312,7 @@ def _embed_prompts(
             todo = list(need_idx.items())
             step = max(1, batch_size)
             for s in range(0, len(todo), step):
-                part = todo[s:s + step]
+                part = todo[s : s + step]
                 emb = encode_texts(loaded, [prompts[i] for _, i in part], template="{}", batch_size=step)
                 cache.put([k for k, _ in part], emb, kind="text")
                 computed += len(part)
@@ -366,8 +370,16 @@ def embed_dataset(
     timings = report.seconds
 
     t = time.perf_counter()
-    source = data if isinstance(data, ImageSource) else open_source(
-        data, data_root=data_root, per_class_limit=per_class_limit, confine_to=confine_to, class_names=class_names
+    source = (
+        data
+        if isinstance(data, ImageSource)
+        else open_source(
+            data,
+            data_root=data_root,
+            per_class_limit=per_class_limit,
+            confine_to=confine_to,
+            class_names=class_names,
+        )
     )
     if isinstance(dictionary, str):
         dict_spec = dictionary
@@ -401,20 +413,37 @@ def embed_dataset(
         img_progress = _Progress("images", n_unique, progress)
         if engine_name == "local":
             with torch.inference_mode():
-                computed, rejected = _embed_items(loaded, items, keys, cache, batch_size, workers, img_progress)
+                computed, rejected = _embed_items(
+                    loaded, items, keys, cache, batch_size, workers, img_progress
+                )
         else:
-            source_args = None if isinstance(data, ImageSource) else dict(
-                spec=data, data_root=None if data_root is None else str(data_root), per_class_limit=per_class_limit,
-                confine_to=None if confine_to is None else str(confine_to), class_names=class_names)
+            source_args = (
+                None
+                if isinstance(data, ImageSource)
+                else dict(
+                    spec=data,
+                    data_root=None if data_root is None else str(data_root),
+                    per_class_limit=per_class_limit,
+                    confine_to=None if confine_to is None else str(confine_to),
+                    class_names=class_names,
+                )
+            )
             model_args = dict(name=model, pretrained=pretrained, preprocess=preprocess, precision=precision)
-            computed, rejected = engine.embed_images(ImageJob(
-                loaded, items, keys, cache, batch_size, workers, img_progress, source_args, model_args))
+            computed, rejected = engine.embed_images(
+                ImageJob(
+                    loaded, items, keys, cache, batch_size, workers, img_progress, source_args, model_args
+                )
+            )
         timings["images"] = time.perf_counter() - t
 
         t = time.perf_counter()
         text_names = list(source.class_names) + list(dict_names)
         text_emb, n_text = _embed_prompts(
-            loaded, text_names, prompt_spec, cache, max(batch_size, 64),
+            loaded,
+            text_names,
+            prompt_spec,
+            cache,
+            max(batch_size, 64),
             _Progress("texts", len(text_names) * len(prompt_spec.templates), progress),
         )
         timings["texts"] = time.perf_counter() - t
@@ -433,7 +462,9 @@ def embed_dataset(
                 seen_bad.add(name)
                 skipped.append((name, reason))
     if not keep:
-        raise EmbedError(f"{source.spec}: none of the {len(items)} images could be decoded; see the skipped files.")
+        raise EmbedError(
+            f"{source.spec}: none of the {len(items)} images could be decoded; see the skipped files."
+        )
     image_emb = np.stack([cache.get(keys[i]) for i in keep]).astype(np.float32)
     n_cls = len(source.class_names)
     meta: dict[str, Any] = dict(loaded.meta)
@@ -478,8 +509,12 @@ def embed_dataset(
     return bundle, report
 
 
-def embed_images(loaded: Any, images: Sequence[Any], batch_size: int = 32,
-                 progress: Callable[[EmbedProgress], None] | None = None) -> np.ndarray:
+def embed_images(
+    loaded: Any,
+    images: Sequence[Any],
+    batch_size: int = 32,
+    progress: Callable[[EmbedProgress], None] | None = None,
+) -> np.ndarray:
     """Embed decoded PIL images (e.g. from :func:`bliss_core.data.images_from_uploads`) with a loaded model."""
     import torch
 
@@ -488,7 +523,7 @@ def embed_images(loaded: Any, images: Sequence[Any], batch_size: int = 32,
     prog = _Progress("images", len(images), progress)
     out = []
     for s in range(0, len(images), max(1, batch_size)):
-        part = images[s:s + batch_size]
+        part = images[s : s + batch_size]
         batch = torch.stack([loaded.preprocess(im) for im in part])
         out.append(encode_images(loaded, batch))
         prog.update(len(part))

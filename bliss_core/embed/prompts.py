@@ -60,8 +60,10 @@ def _metadata_module() -> Any:
             module = importlib.util.module_from_spec(mod_spec)
             mod_spec.loader.exec_module(module)
             return module
-    raise EmbedError("the prompt ensembles come from open_clip_torch, which is not installed; install it or pass "
-                     "a --prompt template with {}.")
+    raise EmbedError(
+        "the prompt ensembles come from open_clip_torch, which is not installed; install it or pass "
+        "a --prompt template with {}."
+    )
 
 
 def ensemble_templates(name: str) -> list[str]:
@@ -80,8 +82,10 @@ def resolve_prompt(spec: str | None = DEFAULT_PROMPT) -> Prompt:
         key = text.strip().lower()
         return Prompt(key, tuple(ensemble_templates(key)))
     if "{}" not in text:
-        raise EmbedError(f"the prompt '{text}' has no {{}} placeholder for the class name "
-                         f"(or name an ensemble: {', '.join(ENSEMBLES)}).")
+        raise EmbedError(
+            f"the prompt '{text}' has no {{}} placeholder for the class name "
+            f"(or name an ensemble: {', '.join(ENSEMBLES)})."
+        )
     return Prompt(text, (text,))
 
 

@@ -42,8 +42,16 @@ from ..files import NotRegularFile, file_kind, open_regular, read_regular
 from .decode import ARCHIVE_EXTENSIONS, IMAGE_EXTENSIONS, decode_image, extension
 
 __all__ = [
-    "DataError", "ImageRejected", "ImageItem", "ImageSource", "open_source", "open_zip_bytes",
-    "default_data_root", "app_data_root", "CLASS_NAME_STYLES", "MAX_FOLDER_DEPTH",
+    "DataError",
+    "ImageRejected",
+    "ImageItem",
+    "ImageSource",
+    "open_source",
+    "open_zip_bytes",
+    "default_data_root",
+    "app_data_root",
+    "CLASS_NAME_STYLES",
+    "MAX_FOLDER_DEPTH",
 ]
 
 MAX_COMPRESSION_RATIO = 200.0
@@ -206,7 +214,9 @@ def _classify_paths(rel_paths: list[str]) -> tuple[list[tuple[str, str, str]], l
         break
     out: list[tuple[str, str, str]] = []
     bad: list[tuple[str, str]] = []
-    has_split = any(len(v) > prefix + 2 and v[prefix].lower() in SPLIT_TRAIN + SPLIT_TEST for v in parts.values())
+    has_split = any(
+        len(v) > prefix + 2 and v[prefix].lower() in SPLIT_TRAIN + SPLIT_TEST for v in parts.values()
+    )
     for p, v in parts.items():
         rest = v[prefix:]
         if has_split:
@@ -238,11 +248,15 @@ def _build_items(
         if split == "":
             train = [p for i, p in enumerate(paths) if i % 5 != 4]
             test = [p for i, p in enumerate(paths) if i % 5 == 4]
-            chosen = [(p, True) for p in train[:per_class_limit]] + [(p, False) for p in test[:per_class_limit]]
+            chosen = [(p, True) for p in train[:per_class_limit]] + [
+                (p, False) for p in test[:per_class_limit]
+            ]
         else:
             chosen = [(p, split == "train") for p in paths[:per_class_limit]]
         for p, is_train in chosen:
-            items.append(ImageItem(label=index[c], is_train=is_train, image_id=p, _read=functools.partial(read, p)))
+            items.append(
+                ImageItem(label=index[c], is_train=is_train, image_id=p, _read=functools.partial(read, p))
+            )
     items.sort(key=lambda it: (not it.is_train, it.label, it.image_id))
     return folders, items
 
@@ -265,7 +279,9 @@ def _split_rule(entries: list[tuple[str, str, str]]) -> str:
     return "no train/test folders: every 5th image per class (sorted names) is test, the rest train"
 
 
-def _report_empty_dirs(all_dirs: Iterable[str], with_images: set[str], skipped: list[tuple[str, str]]) -> None:
+def _report_empty_dirs(
+    all_dirs: Iterable[str], with_images: set[str], skipped: list[tuple[str, str]]
+) -> None:
     ancestors: set[str] = set()
     for d in with_images:
         p = PurePosixPath(d)
@@ -276,10 +292,20 @@ def _report_empty_dirs(all_dirs: Iterable[str], with_images: set[str], skipped: 
             skipped.append((d + "/", "empty class folder (no images)"))
 
 
-def _source(spec: str, folders: list[str], items: list[ImageItem], skipped: list[tuple[str, str]],
-            entries: list[tuple[str, str, str]], style: str, closers: list | None = None) -> ImageSource:
+def _source(
+    spec: str,
+    folders: list[str],
+    items: list[ImageItem],
+    skipped: list[tuple[str, str]],
+    entries: list[tuple[str, str, str]],
+    style: str,
+    closers: list | None = None,
+) -> ImageSource:
     return ImageSource(
-        spec=spec, class_names=[_display_name(f, style) for f in folders], items=items, skipped=skipped,
+        spec=spec,
+        class_names=[_display_name(f, style) for f in folders],
+        items=items,
+        skipped=skipped,
         meta={"class_folders": folders, "split_rule": _split_rule(entries), "class_names": style},
         _closers=closers or [],
     )
@@ -318,7 +344,9 @@ def _open_folder(root: Path, per_class_limit: int | None, style: str) -> ImageSo
                         continue
                 if e.is_dir(follow_symlinks=False):
                     if depth + 1 > MAX_FOLDER_DEPTH:
-                        skipped.append((r + "/", f"folder nested deeper than {MAX_FOLDER_DEPTH} levels skipped"))
+                        skipped.append(
+                            (r + "/", f"folder nested deeper than {MAX_FOLDER_DEPTH} levels skipped")
+                        )
                         continue
                     all_dirs.append(r)
                     todo.append((e.path, r, depth + 1))
@@ -360,8 +388,14 @@ def _unsafe_member(name: str) -> str | None:
     return None
 
 
-def _open_zip(fh: IO[bytes], label: str, per_class_limit: int | None, style: str,
-              max_images: int | None = None, max_classes: int | None = None) -> ImageSource:
+def _open_zip(
+    fh: IO[bytes],
+    label: str,
+    per_class_limit: int | None,
+    style: str,
+    max_images: int | None = None,
+    max_classes: int | None = None,
+) -> ImageSource:
     try:
         zf = zipfile.ZipFile(fh)
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
@@ -373,8 +407,14 @@ def _open_zip(fh: IO[bytes], label: str, per_class_limit: int | None, style: str
         raise
 
 
-def _list_zip(zf: zipfile.ZipFile, label: str, per_class_limit: int | None, style: str,
-              max_images: int | None, max_classes: int | None) -> ImageSource:
+def _list_zip(
+    zf: zipfile.ZipFile,
+    label: str,
+    per_class_limit: int | None,
+    style: str,
+    max_images: int | None,
+    max_classes: int | None,
+) -> ImageSource:
     max_file = settings.get("BLISS_MAX_FILE_BYTES")
     max_total = settings.get("BLISS_MAX_ZIP_TOTAL_BYTES")
     images: list[str] = []
@@ -412,8 +452,12 @@ def _list_zip(zf: zipfile.ZipFile, label: str, per_class_limit: int | None, styl
         if info.file_size > max_file:
             skipped.append((name, f"member is larger than {max_file // 1024**2} MiB (zip bomb?)"))
             continue
-        if info.file_size > 1024 * 1024 and info.file_size > MAX_COMPRESSION_RATIO * max(info.compress_size, 1):
-            skipped.append((name, f"compression ratio above {MAX_COMPRESSION_RATIO:.0f}:1 refused (zip bomb?)"))
+        if info.file_size > 1024 * 1024 and info.file_size > MAX_COMPRESSION_RATIO * max(
+            info.compress_size, 1
+        ):
+            skipped.append(
+                (name, f"compression ratio above {MAX_COMPRESSION_RATIO:.0f}:1 refused (zip bomb?)")
+            )
             continue
         total += info.file_size
         if total > max_total:
@@ -423,18 +467,24 @@ def _list_zip(zf: zipfile.ZipFile, label: str, per_class_limit: int | None, styl
         images.append(name)
         dirs_with_images.add(str(PurePosixPath(name).parent))
     if not images:
-        raise DataError(f"{label}: no image files found in the archive (expected one folder of images per class).")
+        raise DataError(
+            f"{label}: no image files found in the archive (expected one folder of images per class)."
+        )
     entries, bad = _classify_paths(images)
     skipped.extend(bad)
     n_classes = len({c for _, _, c in entries})
     if max_classes is not None and n_classes > max_classes:
-        raise DataError(f"{label}: {n_classes:,} class folders, more than the {max_classes:,} allowed here "
-                        "(BLISS_MAX_UPLOAD_CLASSES).")
+        raise DataError(
+            f"{label}: {n_classes:,} class folders, more than the {max_classes:,} allowed here "
+            "(BLISS_MAX_UPLOAD_CLASSES)."
+        )
     _report_empty_dirs(dirs, dirs_with_images, skipped)
     folders, items = _build_items(entries, ZipReader(zf).read, per_class_limit)
     if max_images is not None and len(items) > max_images:
-        raise DataError(f"{label}: {len(items):,} images to embed, more than the {max_images:,} allowed here "
-                        "(BLISS_MAX_UPLOAD_IMAGES); lower the images per class or upload fewer.")
+        raise DataError(
+            f"{label}: {len(items):,} images to embed, more than the {max_images:,} allowed here "
+            "(BLISS_MAX_UPLOAD_IMAGES); lower the images per class or upload fewer."
+        )
     return _source(f"zip:{label}", folders, items, skipped, entries, style, [zf.close])
 
 
@@ -445,12 +495,20 @@ def _open_tinyimagenet(root: Path, per_class_limit: int | None, style: str) -> I
     train_dir, val_dir = root / "train", root / "val"
     ann = val_dir / "val_annotations.txt"
     if not train_dir.is_dir() or not ann.is_file():
-        raise DataError(f"{root}: not a tiny-imagenet-200 folder (needs train/<wnid>/images and val/val_annotations.txt).")
+        raise DataError(
+            f"{root}: not a tiny-imagenet-200 folder (needs train/<wnid>/images and val/val_annotations.txt)."
+        )
     if not (root / "words.txt").is_file():
-        raise DataError(f"{root}: words.txt is missing, so the classes have no names (only wnids); copy it from "
-                        "the tiny-imagenet-200 download.")
+        raise DataError(
+            f"{root}: words.txt is missing, so the classes have no names (only wnids); copy it from "
+            "the tiny-imagenet-200 download."
+        )
     reader = FolderReader(root)
-    wnids = sorted(d.name for d in train_dir.iterdir() if d.is_dir() and not d.is_symlink() and not d.name.startswith("."))
+    wnids = sorted(
+        d.name
+        for d in train_dir.iterdir()
+        if d.is_dir() and not d.is_symlink() and not d.name.startswith(".")
+    )
     if not wnids:
         raise DataError(f"{train_dir}: no class folders found.")
     index = {w: i for i, w in enumerate(wnids)}
@@ -468,17 +526,27 @@ def _open_tinyimagenet(root: Path, per_class_limit: int | None, style: str) -> I
             words[w.strip()] = names.split(",")[0].strip()
     missing = [w for w in wnids if w not in words]
     if missing:
-        raise DataError(f"{root / 'words.txt'}: has no name for class {missing[0]} (and {len(missing) - 1} more).")
+        raise DataError(
+            f"{root / 'words.txt'}: has no name for class {missing[0]} (and {len(missing) - 1} more)."
+        )
     skipped: list[tuple[str, str]] = []
     items: list[ImageItem] = []
     for w in wnids:
         img_dir = train_dir / w / "images"
-        names = sorted(n for n in os.listdir(img_dir) if extension(n) in IMAGE_EXTENSIONS) if img_dir.is_dir() else []
+        names = (
+            sorted(n for n in os.listdir(img_dir) if extension(n) in IMAGE_EXTENSIONS)
+            if img_dir.is_dir()
+            else []
+        )
         if not names:
             skipped.append((f"train/{w}/", "empty class folder (no images)"))
         for n in names[:per_class_limit]:
             rel = f"train/{w}/images/{n}"
-            items.append(ImageItem(label=index[w], is_train=True, image_id=rel, _read=functools.partial(reader.read, rel)))
+            items.append(
+                ImageItem(
+                    label=index[w], is_train=True, image_id=rel, _read=functools.partial(reader.read, rel)
+                )
+            )
     per_class: dict[int, int] = {}
     for ln in sorted(text("val/val_annotations.txt").splitlines()):
         fields = ln.split("\t")
@@ -496,11 +564,20 @@ def _open_tinyimagenet(root: Path, per_class_limit: int | None, style: str) -> I
             continue
         per_class[lab] = per_class.get(lab, 0) + 1
         rel = f"val/images/{fname}"
-        items.append(ImageItem(label=lab, is_train=False, image_id=rel, _read=functools.partial(reader.read, rel)))
+        items.append(
+            ImageItem(label=lab, is_train=False, image_id=rel, _read=functools.partial(reader.read, rel))
+        )
     items.sort(key=lambda it: (not it.is_train, it.label, it.image_id))
     return ImageSource(
-        spec=f"tinyimagenet:{root}", class_names=[words[w] for w in wnids], items=items, skipped=skipped,
-        meta={"class_folders": wnids, "split_rule": "train folder = reference, val = test", "class_names": style},
+        spec=f"tinyimagenet:{root}",
+        class_names=[words[w] for w in wnids],
+        items=items,
+        skipped=skipped,
+        meta={
+            "class_folders": wnids,
+            "split_rule": "train folder = reference, val = test",
+            "class_names": style,
+        },
     )
 
 
@@ -556,13 +633,20 @@ def _open_torchvision(name: str, data_root: Path, per_class_limit: int | None, s
             def pil(ds=ds, i=i) -> Image.Image:
                 return Image.fromarray(ds.data[i]).convert("RGB")
 
-            item = ImageItem(label=lab, is_train=train, image_id=f"{'train' if train else 'test'}/{i}", _pil=pil)
+            item = ImageItem(
+                label=lab, is_train=train, image_id=f"{'train' if train else 'test'}/{i}", _pil=pil
+            )
             item._key = hashlib.sha256(b"rgb32x32:" + ds.data[i].tobytes()).hexdigest()
             items.append(item)
     return ImageSource(
-        spec=name, class_names=[_display_name(c, style) for c in ds0.classes], items=items,
-        meta={"class_folders": list(ds0.classes), "split_rule": "torchvision train = reference, test = test",
-              "class_names": style},
+        spec=name,
+        class_names=[_display_name(c, style) for c in ds0.classes],
+        items=items,
+        meta={
+            "class_folders": list(ds0.classes),
+            "split_rule": "torchvision train = reference, test = test",
+            "class_names": style,
+        },
     )
 
 
@@ -576,8 +660,10 @@ def _confined(arg: str, confine_to: Path | None, kind: str) -> Path:
         return path
     base = FolderReader(confine_to)
     if not base.inside(Path(base.real) / path):
-        raise DataError(f"{kind}:{arg}: outside the data folder this server allows (BLISS_DATA_ROOT); give a path "
-                        "inside it.")
+        raise DataError(
+            f"{kind}:{arg}: outside the data folder this server allows (BLISS_DATA_ROOT); give a path "
+            "inside it."
+        )
     return Path(os.path.realpath(Path(base.real) / path))
 
 
@@ -602,7 +688,11 @@ def open_source(
     kind, sep, arg = spec.partition(":")
     kind = kind.lower()
     if not sep and kind in ("cifar10", "cifar100"):
-        root = confine if confine is not None else (Path(data_root).expanduser() if data_root else default_data_root())
+        root = (
+            confine
+            if confine is not None
+            else (Path(data_root).expanduser() if data_root else default_data_root())
+        )
         return _open_torchvision(kind, root, limit, class_names)
     if sep and kind in ("folder", "zip", "tinyimagenet"):
         if not arg:
@@ -637,8 +727,15 @@ def _open_zip_path(path: Path, label: str, per_class_limit: int | None, style: s
     return source
 
 
-def open_zip_bytes(data: bytes, name: str = "upload.zip", per_class_limit: int | None = None,
-                   max_images: int | None = None, max_classes: int | None = None) -> ImageSource:
+def open_zip_bytes(
+    data: bytes,
+    name: str = "upload.zip",
+    per_class_limit: int | None = None,
+    max_images: int | None = None,
+    max_classes: int | None = None,
+) -> ImageSource:
     """Open an uploaded zip (class folders, optional train/test) held in memory; ``max_images``
     and ``max_classes`` cap the work it can ask for, checked before anything is decoded."""
-    return _open_zip(io.BytesIO(data), name, _check_limit(per_class_limit), "readable", max_images, max_classes)
+    return _open_zip(
+        io.BytesIO(data), name, _check_limit(per_class_limit), "readable", max_images, max_classes
+    )

@@ -49,7 +49,9 @@ def require_ray() -> Any:
         import ray
         import ray.data  # noqa: F401
     except ImportError:
-        raise EngineError(f"--engine ray needs Ray Data, which is not installed here; install the extra: {RAY_EXTRA}") from None
+        raise EngineError(
+            f"--engine ray needs Ray Data, which is not installed here; install the extra: {RAY_EXTRA}"
+        ) from None
     return ray
 
 
@@ -79,15 +81,18 @@ def _load_checked(item: Any, key: str) -> Any:
     if item._read is not None:
         data = item.read_bytes()
         if hashlib.sha256(data).hexdigest() != key:
-            raise ImageRejected(item.image_id, "the file changed after it was listed (or differs on this node); rerun")
+            raise ImageRejected(
+                item.image_id, "the file changed after it was listed (or differs on this node); rerun"
+            )
         return decode_image(data, item.image_id)
     if item.content_key() != key:
         raise ImageRejected(item.image_id, "the image differs from the one the driver listed; rerun")
     return item.load()
 
 
-def preprocess_batch(batch: dict[str, np.ndarray], source_args: dict[str, Any], transform: Any,
-                     shape: tuple[int, ...]) -> dict[str, np.ndarray]:
+def preprocess_batch(
+    batch: dict[str, np.ndarray], source_args: dict[str, Any], transform: Any, shape: tuple[int, ...]
+) -> dict[str, np.ndarray]:
     """Ray Data CPU task: read, check and preprocess one batch of images.
 
     Returns ``key``, ``pixels`` (float32, ``shape`` per image; zeros for refused images),
@@ -106,7 +111,12 @@ def preprocess_batch(batch: dict[str, np.ndarray], source_args: dict[str, Any], 
             reasons[row] = exc.reason
         except Exception as exc:  # noqa: BLE001 - an odd image must not stop the run
             reasons[row] = f"preprocessing failed ({type(exc).__name__}: {exc})"
-    return {"key": np.asarray(batch["key"]), "pixels": pixels, "ok": ok, "reason": np.array(reasons, dtype=object)}
+    return {
+        "key": np.asarray(batch["key"]),
+        "pixels": pixels,
+        "ok": ok,
+        "reason": np.array(reasons, dtype=object),
+    }
 
 
 class EmbedActor:
@@ -121,8 +131,10 @@ class EmbedActor:
         self.loaded = load_model(device=device, **model_args)
         mine = self.loaded.cache_identity()
         if mine != identity:
-            raise EngineError(f"a Ray worker's model differs from the driver's ({mine} vs {identity}); check that "
-                              "every node has the same weights file and versions.")
+            raise EngineError(
+                f"a Ray worker's model differs from the driver's ({mine} vs {identity}); check that "
+                "every node has the same weights file and versions."
+            )
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         import torch
@@ -156,8 +168,9 @@ class RayEngine:
 
     name = "ray"
 
-    def __init__(self, address: str | None = None, workers: int | None = None,
-                 gpus_per_worker: float | None = None) -> None:
+    def __init__(
+        self, address: str | None = None, workers: int | None = None, gpus_per_worker: float | None = None
+    ) -> None:
         self.ray = require_ray()
         if workers is not None and int(workers) < 1:
             raise EngineError(f"--workers must be at least 1, got {workers}.")
@@ -175,8 +188,12 @@ class RayEngine:
         if ray.is_initialized():
             return False
         try:
-            ray.init(address=self.address, logging_level=logging.WARNING, log_to_driver=False,
-                     include_dashboard=False)
+            ray.init(
+                address=self.address,
+                logging_level=logging.WARNING,
+                log_to_driver=False,
+                include_dashboard=False,
+            )
         except Exception as exc:  # noqa: BLE001 - connection errors come in many types
             where = self.address or "a local Ray"
             raise EngineError(f"cannot start or reach {where} ({first_line(exc, 200)}).") from None
@@ -188,12 +205,20 @@ class RayEngine:
         gpus, cpus = float(res.get("GPU", 0.0)), float(res.get("CPU", 1.0))
         g = self.gpus_per_worker if self.gpus_per_worker is not None else (1.0 if gpus >= 1 else 0.0)
         if g > 0 and g > gpus:
-            raise EngineError(f"--gpus-per-worker {g:g} asks for more GPUs than the Ray cluster has ({gpus:g}).")
+            raise EngineError(
+                f"--gpus-per-worker {g:g} asks for more GPUs than the Ray cluster has ({gpus:g})."
+            )
         n = self.workers or (max(1, int(gpus // g)) if g > 0 else 1)
         # CPU actors really use a CPU each; leave room for the preprocessing tasks
         actor_cpus = 0.5 if g > 0 else max(0.1, min(1.0, (cpus - 0.5) / n))
-        return {"workers": n, "gpus_per_worker": g, "actor_cpus": actor_cpus, "cluster_cpus": cpus, "cluster_gpus": gpus,
-                "device": "cuda" if g > 0 else "cpu"}
+        return {
+            "workers": n,
+            "gpus_per_worker": g,
+            "actor_cpus": actor_cpus,
+            "cluster_cpus": cpus,
+            "cluster_gpus": gpus,
+            "device": "cuda" if g > 0 else "cpu",
+        }
 
     # -- the image step ------------------------------------------------------------------------
     def embed_images(self, job: Any) -> tuple[int, dict[str, tuple[str, str]]]:
@@ -201,8 +226,10 @@ class RayEngine:
         from ..embed.pipeline import check_all_embedded, count_cached, first_positions
 
         if job.source_args is None:
-            raise EngineError("--engine ray needs a data source it can reopen on the workers (a spec such as "
-                              "folder:PATH or zip:PATH), not an opened source.")
+            raise EngineError(
+                "--engine ray needs a data source it can reopen on the workers (a spec such as "
+                "folder:PATH or zip:PATH), not an opened source."
+            )
         first = first_positions(job.keys)
         unique = list(first)
         missing = count_cached(job.cache, unique, job.progress)
@@ -219,8 +246,10 @@ class RayEngine:
             if isinstance(cause, BlissError):
                 raise type(cause)(str(cause)) from None
             msg = str(cause).strip().splitlines()[-1][:300] if str(cause).strip() else type(cause).__name__
-            raise EngineError(f"the Ray job failed ({type(cause).__name__}: {msg}); finished batches are cached "
-                              "and a rerun resumes from them.") from None
+            raise EngineError(
+                f"the Ray job failed ({type(cause).__name__}: {msg}); finished batches are cached "
+                "and a rerun resumes from them."
+            ) from None
         finally:
             if started:
                 self.ray.shutdown()
@@ -242,17 +271,30 @@ class RayEngine:
         precision = job.loaded.precision
         model_args = dict(job.model_args)
         # the workers' numbers must be the driver's: same precision (amp stays amp on a GPU)
-        model_args["precision"] = "fp32" if precision == "fp32" else ("auto" if precision.startswith("amp") else precision)
+        model_args["precision"] = (
+            "fp32" if precision == "fp32" else ("auto" if precision.startswith("amp") else precision)
+        )
         batch = max(1, int(job.batch_size))
         ds = ray.data.from_items([{"i": int(pos), "key": key} for pos, key in todo])
-        ds = ds.map_batches(preprocess_batch, batch_size=batch, batch_format="numpy", num_cpus=0.25,
-                            fn_kwargs={"source_args": job.source_args, "transform": transform, "shape": shape})
         ds = ds.map_batches(
-            EmbedActor, batch_size=batch, batch_format="numpy",
+            preprocess_batch,
+            batch_size=batch,
+            batch_format="numpy",
+            num_cpus=0.25,
+            fn_kwargs={"source_args": job.source_args, "transform": transform, "shape": shape},
+        )
+        ds = ds.map_batches(
+            EmbedActor,
+            batch_size=batch,
+            batch_format="numpy",
             compute=ray.data.ActorPoolStrategy(size=plan["workers"]),
-            num_gpus=plan["gpus_per_worker"] or None, num_cpus=plan["actor_cpus"],
-            fn_constructor_kwargs={"model_args": model_args, "device": plan["device"],
-                                   "identity": job.loaded.cache_identity()},
+            num_gpus=plan["gpus_per_worker"] or None,
+            num_cpus=plan["actor_cpus"],
+            fn_constructor_kwargs={
+                "model_args": model_args,
+                "device": plan["device"],
+                "identity": job.loaded.cache_identity(),
+            },
         )
         computed = 0
         items = job.items
@@ -274,8 +316,13 @@ class RayEngine:
             job.progress.update(len(keys))
         total = time.perf_counter() - t0
         # start-up (Ray, the actors loading the model) against the steady state after it
-        self.last_stats = {"plan": plan, "images": len(todo), "pipeline_s": total,
-                           "first_batch_s": first[0] if first else None,
-                           "after_first_batch_images_per_s": ((len(todo) - first[1]) / (total - first[0])
-                                                              if first and total > first[0] else None)}
+        self.last_stats = {
+            "plan": plan,
+            "images": len(todo),
+            "pipeline_s": total,
+            "first_batch_s": first[0] if first else None,
+            "after_first_batch_images_per_s": (
+                (len(todo) - first[1]) / (total - first[0]) if first and total > first[0] else None
+            ),
+        }
         return computed

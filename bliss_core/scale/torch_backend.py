@@ -72,7 +72,9 @@ def auto_backend(device: str | None = None) -> Any:
         return TorchKernels("cuda") if cuda_available() else "numpy"
     if dev == "cuda" or (dev.startswith("cuda:") and dev[5:].isdigit()):
         if not cuda_available():
-            raise DeviceError("--device cuda was requested but no CUDA GPU is available here; use --device auto or cpu.")
+            raise DeviceError(
+                "--device cuda was requested but no CUDA GPU is available here; use --device auto or cpu."
+            )
         return TorchKernels(dev)
     raise DeviceError(f"unknown device {device!r}; use {', '.join(DEVICES)}.")
 
@@ -91,7 +93,9 @@ class TorchKernels:
         if dev == "auto":
             dev = "cuda" if torch.cuda.is_available() else "cpu"
         if dev.startswith("cuda") and not torch.cuda.is_available():
-            raise DeviceError("--device cuda was requested but no CUDA GPU is available here; use --device auto or cpu.")
+            raise DeviceError(
+                "--device cuda was requested but no CUDA GPU is available here; use --device auto or cpu."
+            )
         self.torch = torch
         self.device = torch.device(dev)
         self.block_bytes = block_bytes or (GPU_BLOCK_BYTES if self.device.type == "cuda" else None)
