@@ -252,7 +252,7 @@ def home() -> None:
             + " Next: **Embedding space** to see it, **BLISS scoring** to correct it."
         )
         state.sync_query_params()
-    except Exception as exc:  # noqa: BLE001 - the page never shows a traceback
+    except Exception as exc:
         frame.show_error(exc, "home page")
 
 
@@ -284,7 +284,7 @@ with st.sidebar:
             + (" …" if len(_normal) > 6 else ""),
             limit=120,
         )
-    except Exception as _exc:  # noqa: BLE001 - the page itself explains the problem
+    except Exception as _exc:
         logging.getLogger("bliss.app").info("sidebar summary: %s", _exc)
     presenter.toggle()
     with st.expander("Share with the class", icon=":material/qr_code_2:"):

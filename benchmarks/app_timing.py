@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -72,6 +72,6 @@ def slider_update_timing(
         "max": float(arr.max()),
         "mean": float(arr.mean()),
         "n_moves": n_moves,
-        "n_test": int(len(live.test_idx)),
+        "n_test": len(live.test_idx),
         "setup_s": setup,
     }

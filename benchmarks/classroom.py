@@ -44,8 +44,8 @@ REPO = HERE.parent
 sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO))
 
-from streamlit_client import Session, classroom, connect, cpu_seconds, p95, random_move, rss_mb  # noqa: E402
-from streamlit_server import CHROMIUM, CHROMIUM_ARGS, running_streamlit  # noqa: E402
+from streamlit_client import Session, classroom, connect, cpu_seconds, p95, random_move, rss_mb
+from streamlit_server import CHROMIUM, CHROMIUM_ARGS, running_streamlit
 
 PAGE = "BLISS_scoring"
 PAGES = {

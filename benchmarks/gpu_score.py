@@ -70,13 +70,13 @@ def run(
 ) -> dict:
     import numpy as np
     import torch
+    from synth import write_bundle
 
     from bliss_core.core.bundle import load_bundle
     from bliss_core.core.evaluate import evaluate
     from bliss_core.core.kernels import NumpyKernels, take_rows
     from bliss_core.core.splits import setup_splits
     from bliss_core.scale.torch_backend import TorchKernels
-    from synth import write_bundle
 
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise SystemExit(

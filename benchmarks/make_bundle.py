@@ -15,8 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bliss_core.core.bundle import save_bundle  # noqa: E402
-from bliss_core.core.simulate import make_simulated_bundle  # noqa: E402
+from bliss_core.core.bundle import save_bundle
+from bliss_core.core.simulate import make_simulated_bundle
 
 
 def make(

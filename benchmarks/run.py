@@ -30,8 +30,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -606,7 +607,7 @@ def _bench_streamlit(repeats: int, browser: bool) -> dict:
             pw = sync_playwright().start()
             exe = "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
             ctx = pw.chromium.launch(executable_path=exe, args=["--no-sandbox"])
-        except Exception as exc:  # noqa: BLE001 - report, do not fail the suite
+        except Exception as exc:
             browser_error = f"browser unavailable: {str(exc)[:200]}"
             pw = ctx = None
     rows = []
@@ -649,7 +650,7 @@ def _bench_streamlit(repeats: int, browser: bool) -> dict:
                         page.goto(f"http://127.0.0.1:{port}/", timeout=60000)
                         page.get_by_text("2 · Normal classes").first.wait_for(timeout=60000)
                         rec["home_rendered_s"] = time.perf_counter() - t0
-                    except Exception as exc:  # noqa: BLE001
+                    except Exception as exc:
                         rec["home_rendered"] = f"failed: {str(exc)[:200]}"
             finally:
                 if page is not None:

@@ -42,7 +42,7 @@ REPO = HERE.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(HERE))
 
-from run import _env, machine, med, run_proc_rss  # noqa: E402
+from run import _env, machine, med, run_proc_rss
 
 PY = sys.executable
 RESULTS = HERE / "results"
@@ -206,12 +206,12 @@ def cmd_bare(path: str) -> int:
 
 def cmd_inproc(path: str, repeats: int) -> int:
     """Bare vs ``evaluate()`` in one process, after imports and loading, interleaved."""
+    import numpy as np
+
     from bliss_core.core.bundle import load_bundle
     from bliss_core.core.evaluate import evaluate
     from bliss_core.core.metrics import auroc
     from bliss_core.core.splits import setup_splits
-
-    import numpy as np
 
     b = load_bundle(path)
     auroc(np.array([True, False]), np.array([1.0, 0.0]))  # scikit-learn imported before timing

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
-from bliss_core.files import atomic_write  # noqa: E402
+from bliss_core.files import atomic_write
 
 BLOCK = 65536
 

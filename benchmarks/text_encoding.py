@@ -26,9 +26,9 @@ def run(model: str = "ViT-B-32", n: int = 512, repeats: int = 3, batch_size: int
     import numpy as np
     import torch
 
+    from bliss_core.core.text import DEFAULT_PROMPT, fill_prompt
     from bliss_core.embed.dictionary import load_dictionary
     from bliss_core.embed.models import encode_texts, load_model
-    from bliss_core.core.text import DEFAULT_PROMPT, fill_prompt
 
     loaded = load_model(model, "random", device="cpu")
     entries = load_dictionary("imagenet")[:n]

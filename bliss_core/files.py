@@ -15,12 +15,13 @@ import contextlib
 import os
 import stat
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO
 
 from .errors import OutputError
 
-__all__ = ["atomic_write", "check_output", "NotRegularFile", "open_regular", "read_regular", "file_kind"]
+__all__ = ["NotRegularFile", "atomic_write", "check_output", "file_kind", "open_regular", "read_regular"]
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)

@@ -9,13 +9,14 @@ cannot be parsed raises :class:`~bliss_core.errors.SettingError` naming the vari
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .errors import SettingError
 
-__all__ = ["Setting", "SETTINGS", "get", "is_set", "home_cache"]
+__all__ = ["SETTINGS", "Setting", "get", "home_cache", "is_set"]
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ import streamlit as st
 
 from bliss_core.app import cached, presenter, state
 from bliss_core.app.frame import download_figure, page_setup, run_page
-from bliss_core.app.tables import safe_csv
 from bliss_core.app.sources import Current
+from bliss_core.app.tables import safe_csv
 from bliss_core.app.tour import tour_banner
 from bliss_core.app.views import (
     dictionary_similarity_values,

@@ -8,8 +8,8 @@ import streamlit as st
 
 from bliss_core.app import models, presenter, state
 from bliss_core.app.frame import md_escape, page_setup, run_page
-from bliss_core.app.tables import safe_csv, show_table
 from bliss_core.app.sources import CACHE_TTL, Current
+from bliss_core.app.tables import safe_csv, show_table
 from bliss_core.app.thumbnails import thumb_for, thumbnail
 from bliss_core.app.uploads import IMAGE_TYPES, check_uploads, decode_uploads, upload_limits_text
 from bliss_core.app.views import whatif_figure

@@ -7,9 +7,9 @@ import streamlit as st
 
 from bliss_core.app import compare_view as cv
 from bliss_core.app.frame import display, guarded, page_setup, run_page, text_line
-from bliss_core.app.uploads import check_uploads
 from bliss_core.app.state import sim_knob
 from bliss_core.app.tables import show_table
+from bliss_core.app.uploads import check_uploads
 
 page_setup()
 

@@ -143,7 +143,7 @@ async def class_session(port: int, i: int, stats: dict, seconds: float, interval
                 await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
             stats["distinct_auroc"].append(len(seen))
             stats["errors"].extend(f"session {i}: {e}" for e in s.errors)
-    except Exception as exc:  # noqa: BLE001 - reported by the caller
+    except Exception as exc:
         stats["errors"].append(f"session {i}: {type(exc).__name__}: {exc}")
 
 

@@ -14,7 +14,7 @@ import pytest
 
 pytest.importorskip("open_clip")
 pytest.importorskip("torch")
-from streamlit.testing.v1 import AppTest  # noqa: E402
+from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 pytest.importorskip("streamlit")
-from streamlit.testing.v1 import AppTest  # noqa: E402
+from streamlit.testing.v1 import AppTest
 
-from bliss_core import make_simulated_bundle, save_bundle  # noqa: E402
+from bliss_core import make_simulated_bundle, save_bundle
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")

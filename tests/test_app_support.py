@@ -8,10 +8,10 @@ import json
 import numpy as np
 import pytest
 
-from bliss_core.analysis import figures as F
 from bliss_core import make_simulated_bundle, save_bundle
-from bliss_core.core.diagnostics import error_rates_by_dict_similarity
+from bliss_core.analysis import figures as F
 from bliss_core.analysis.explore import describe_ids, joint_points, selected_ids
+from bliss_core.core.diagnostics import error_rates_by_dict_similarity
 from bliss_core.core.live import LiveScoring
 from bliss_core.core.text import clean_labels, strip_control
 from bliss_core.core.whatif import LabelSetScorer

@@ -12,7 +12,6 @@ import os
 import time
 
 import pytest
-
 from streamlit_server import CHROMIUM, SHOTS, playwright_or_skip, running_streamlit
 from streamlit_server import CHROMIUM_ARGS as ARGS
 

@@ -16,9 +16,9 @@ import threading
 import time
 
 import pytest
+from streamlit_server import CHROMIUM, CHROMIUM_ARGS, SHOTS, playwright_or_skip, running_streamlit
 
 from bliss_core import make_simulated_bundle, save_bundle
-from streamlit_server import CHROMIUM, CHROMIUM_ARGS, SHOTS, playwright_or_skip, running_streamlit
 
 pytestmark = pytest.mark.browser
 sync_api = playwright_or_skip()

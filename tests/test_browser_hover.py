@@ -14,7 +14,6 @@ import os
 
 import pytest
 from PIL import Image
-
 from streamlit_server import CHROMIUM, ROOT, SHOTS, playwright_or_skip, running_streamlit
 from streamlit_server import CHROMIUM_ARGS as ARGS
 

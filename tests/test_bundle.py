@@ -9,9 +9,9 @@ import zipfile
 
 import numpy as np
 import pytest
+from conftest import random_bundle
 
 from bliss_core.core.bundle import REQUIRED_KEYS, Bundle, BundleError, load_bundle, save_bundle
-from conftest import random_bundle
 
 
 def _arrays(b: Bundle) -> dict:

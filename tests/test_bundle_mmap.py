@@ -9,12 +9,12 @@ import zipfile
 
 import numpy as np
 import pytest
+from conftest import random_bundle
+from test_bundle import HOSTILE, _arrays, _write
 
 from bliss_core import evaluate, make_simulated_bundle
 from bliss_core.cli import main
 from bliss_core.core.bundle import BundleError, load_bundle, save_bundle
-from conftest import random_bundle
-from test_bundle import HOSTILE, _arrays, _write
 
 
 @pytest.fixture(scope="module")

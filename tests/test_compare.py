@@ -11,12 +11,12 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import random_bundle
 from sklearn.metrics import roc_auc_score
 
 from bliss_core import BlissScorer, KNNScorer, MaxSimScorer, make_simulated_bundle, save_bundle
 from bliss_core.cli import main
 from bliss_core.core.compare import compare_row, compare_verdicts, shared_test_ids
-from conftest import random_bundle
 
 STATS = ("text_text", "image_image", "image_text", "modality_gap")
 

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 pytest.importorskip("streamlit")
-from streamlit.testing.v1 import AppTest  # noqa: E402
+from streamlit.testing.v1 import AppTest
 
-from bliss_core import BlissScorer, evaluate, load_bundle, make_simulated_bundle, save_bundle  # noqa: E402
-from bliss_core.core.diagnostics import bundle_clustering_stats, threshold_at_tpr  # noqa: E402
+from bliss_core import BlissScorer, evaluate, load_bundle, make_simulated_bundle, save_bundle
+from bliss_core.core.diagnostics import bundle_clustering_stats, threshold_at_tpr
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = str(ROOT / "pages" / "5_Compare.py")
@@ -184,20 +184,22 @@ def test_screenshot_in_chromium(tmp_path):
 
     sync_api = playwright_or_skip()
     paths = _bundles(tmp_path)
-    with running_streamlit(
-        ROOT / "app.py", env={"BLISS_BUNDLE": os.pathsep.join(paths)}, log_name="compare-page.log"
-    ) as (url, _, _):
-        with sync_api.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            try:
-                page = browser.new_page(viewport={"width": 1400, "height": 4400})
-                page.goto(url + "/Compare")
-                page.get_by_text("Images that change verdict").wait_for(timeout=90_000)
-                page.wait_for_timeout(1500)
-                SHOTS.mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=str(SHOTS / "compare-page.png"), full_page=True)
-                body = page.inner_text("body")
-                assert "Something went wrong" not in body and "Traceback" not in body
-                assert HOSTILE in body  # the file name, shown literally
-            finally:
-                browser.close()
+    with (
+        running_streamlit(
+            ROOT / "app.py", env={"BLISS_BUNDLE": os.pathsep.join(paths)}, log_name="compare-page.log"
+        ) as (url, _, _),
+        sync_api.sync_playwright() as p,
+    ):
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 4400})
+            page.goto(url + "/Compare")
+            page.get_by_text("Images that change verdict").wait_for(timeout=90_000)
+            page.wait_for_timeout(1500)
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SHOTS / "compare-page.png"), full_page=True)
+            body = page.inner_text("body")
+            assert "Something went wrong" not in body and "Traceback" not in body
+            assert HOSTILE in body  # the file name, shown literally
+        finally:
+            browser.close()

@@ -7,6 +7,7 @@ import shutil
 
 import numpy as np
 import pytest
+from conftest import random_bundle
 
 from bliss_core import make_simulated_bundle, save_bundle
 from bliss_core.cli import main
@@ -17,7 +18,6 @@ from bliss_core.core.diagnostics import (
     error_rates_by_dict_similarity,
     threshold_at_tpr,
 )
-from conftest import random_bundle
 
 
 def test_clustering_stats_match_brute_force():

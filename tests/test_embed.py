@@ -19,10 +19,11 @@ from PIL import Image
 pytest.importorskip("torch")
 pytest.importorskip("open_clip")
 
-from bliss_core.core.bundle import load_bundle  # noqa: E402
-from bliss_core.cli import main as cli_main  # noqa: E402
-from bliss_core.embed.pipeline import embed_dataset  # noqa: E402
-from tiny_clip import write_tiny_config  # noqa: E402
+from tiny_clip import write_tiny_config
+
+from bliss_core.cli import main as cli_main
+from bliss_core.core.bundle import load_bundle
+from bliss_core.embed.pipeline import embed_dataset
 
 REPO = Path(__file__).resolve().parents[1]
 CIFAR10_ZIP = Path(os.environ.get("BLISS_SHARED_DATA", REPO.parent / "shared" / "data")) / "cifar10.zip"

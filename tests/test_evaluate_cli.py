@@ -9,12 +9,12 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import random_bundle
 
 from bliss_core import evaluate, make_simulated_bundle, parse_normal_sets, save_bundle, setup_splits
 from bliss_core.cli import main
 from bliss_core.core.metrics import auroc
 from bliss_core.core.splits import CIFAR10_ZOC_SPLITS, SplitError, validate_splits
-from conftest import random_bundle
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("open_clip")
 
-from tiny_clip import write_tiny_config  # noqa: E402
+from tiny_clip import write_tiny_config
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -13,15 +13,15 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-import torch  # noqa: E402
+import torch
+from tiny_clip import write_tiny_config
+from tiny_hf import write_image_folder, write_tiny_hf
 
-from bliss_core.cli import main  # noqa: E402
-from bliss_core.core.bundle import load_bundle  # noqa: E402
-from bliss_core.embed.cache import identity_hash  # noqa: E402
-from bliss_core.embed.models import load_model  # noqa: E402
-from bliss_core.errors import ModelLoadError  # noqa: E402
-from tiny_clip import write_tiny_config  # noqa: E402
-from tiny_hf import write_image_folder, write_tiny_hf  # noqa: E402
+from bliss_core.cli import main
+from bliss_core.core.bundle import load_bundle
+from bliss_core.embed.cache import identity_hash
+from bliss_core.embed.models import load_model
+from bliss_core.errors import ModelLoadError
 
 WORDS = ["goldfish", "tower", "ship", "truck"]
 DIMS = {"clip": 24, "siglip": 32, "blip": 24}

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from bliss_core.cli import main
 from test_bundle import HOSTILE, _write
 from test_data import (
     animated_gif,
@@ -19,6 +17,8 @@ from test_data import (
     png16,
     png_bomb,
 )
+
+from bliss_core.cli import main
 
 
 class _Upload:

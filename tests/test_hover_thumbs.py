@@ -10,10 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import random_bundle
 from PIL import Image
 
 from bliss_core.app.thumbnails import jpeg_data_uri, thumbs_for_ids
-from conftest import random_bundle
 
 ROOT = Path(__file__).resolve().parents[1]
 PREFIX = "data:image/jpeg;base64,"

@@ -13,8 +13,8 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from bliss_core.core.metrics import (
     MetricError,
-    auroc,
     aupr,
+    auroc,
     detection_metrics,
     detection_metrics_and_roc,
     fpr_at_tpr,

@@ -15,7 +15,9 @@ import pytest
 torch = pytest.importorskip("torch")
 open_clip = pytest.importorskip("open_clip")
 
-from bliss_core.embed.models import (  # noqa: E402
+from tiny_clip import write_tiny_config
+
+from bliss_core.embed.models import (
     PAPER_MEAN,
     PAPER_STD,
     ModelLoadError,
@@ -23,7 +25,6 @@ from bliss_core.embed.models import (  # noqa: E402
     encode_texts,
     load_model,
 )
-from tiny_clip import write_tiny_config  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -12,17 +12,17 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("open_clip")
 
-import open_clip  # noqa: E402
-import torch  # noqa: E402
+import open_clip
+import torch
+from tiny_clip import write_tiny_config
+from tiny_hf import write_image_folder
 
-from bliss_core.core.bundle import load_bundle  # noqa: E402
-from bliss_core.embed.cache import EmbeddingCache  # noqa: E402
-from bliss_core.embed.models import encode_texts, load_model  # noqa: E402
-from bliss_core.embed.pipeline import embed_dataset  # noqa: E402
-from bliss_core.embed.prompts import ensemble_mean, ensemble_templates, resolve_prompt  # noqa: E402
-from bliss_core.errors import EmbedError  # noqa: E402
-from tiny_clip import write_tiny_config  # noqa: E402
-from tiny_hf import write_image_folder  # noqa: E402
+from bliss_core.core.bundle import load_bundle
+from bliss_core.embed.cache import EmbeddingCache
+from bliss_core.embed.models import encode_texts, load_model
+from bliss_core.embed.pipeline import embed_dataset
+from bliss_core.embed.prompts import ensemble_mean, ensemble_templates, resolve_prompt
+from bliss_core.errors import EmbedError
 
 WORDS = ["goldfish", "tower", "ship"]
 

@@ -6,13 +6,13 @@ import io
 import json
 
 import numpy as np
+from conftest import random_bundle
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from bliss_core import BlissScorer, BundleError, KNNScorer, MaxSimScorer, load_bundle
 from bliss_core.core.bundle import Bundle
-from conftest import random_bundle
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -12,11 +12,12 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("open_clip")
 
-from bliss_core.cli import main as cli_main  # noqa: E402
-from bliss_core.core.bundle import load_bundle  # noqa: E402
-from bliss_core.embed.pipeline import embed_dataset  # noqa: E402
-from test_embed import make_folder, make_zip  # noqa: E402
-from tiny_clip import write_tiny_config  # noqa: E402
+from test_embed import make_folder, make_zip
+from tiny_clip import write_tiny_config
+
+from bliss_core.cli import main as cli_main
+from bliss_core.core.bundle import load_bundle
+from bliss_core.embed.pipeline import embed_dataset
 
 WORDS = ["cat", "dog", "tower", "ship", "goldfish", "truck"]
 

@@ -6,13 +6,13 @@ import json
 
 import numpy as np
 import pytest
+from conftest import random_bundle
 
 from bliss_core import BlissScorer, evaluate, make_simulated_bundle, save_bundle
 from bliss_core.cli import main
 from bliss_core.core.bundle import Bundle
 from bliss_core.core.evaluate import normal_name_entries
 from bliss_core.core.splits import parse_classes, parse_normal_sets
-from conftest import random_bundle
 
 
 def _with_class_names_in_dictionary(seed: int = 0) -> Bundle:

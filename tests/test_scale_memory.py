@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import random_bundle
 
 from bliss_core import BlissScorer, evaluate, make_simulated_bundle
 from bliss_core.core import scoring
 from bliss_core.core.kernels import NumpyKernels, RowSubset, covariance_factor, quadratic_forms, take_rows
-from conftest import random_bundle
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import random_bundle
 
 from bliss_core import (
     BlissScorer,
@@ -13,7 +14,6 @@ from bliss_core import (
     ScoringError,
     make_simulated_bundle,
 )
-from conftest import random_bundle
 
 
 def unit(v):

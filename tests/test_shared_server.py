@@ -21,12 +21,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import random_bundle
+from test_data import png
 
 from bliss_core import make_simulated_bundle, save_bundle
 from bliss_core.cli import main
 from bliss_core.errors import BundleError, CacheError, DataError, OutputError
-from conftest import random_bundle
-from test_data import png
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -412,8 +412,9 @@ def test_csv_cells_that_would_be_formulas_are_neutralised(tmp_path):
         for cell in (row[1], row[3], row[8]):
             assert not cell.startswith(("=", "+", "-", "@")), row
         float(row[5])  # numbers stay numbers
-    from bliss_core.app.tables import safe_csv
     import pandas as pd
+
+    from bliss_core.app.tables import safe_csv
 
     text = safe_csv(
         pd.DataFrame({"id": ["=1+1", "ok", "@x"], "score": [-0.5, 1.0, 2.0], "flag": [True, False, True]})

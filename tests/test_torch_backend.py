@@ -14,13 +14,13 @@ import pytest
 
 pytest.importorskip("torch")
 
-from bliss_core import BlissScorer, evaluate, make_simulated_bundle, save_bundle  # noqa: E402
-from bliss_core.cli import main  # noqa: E402
-from bliss_core.core.kernels import NumpyKernels, resolve_backend  # noqa: E402
-from bliss_core.core.scoring import make_scorer  # noqa: E402
-from bliss_core.errors import DeviceError  # noqa: E402
-from bliss_core.scale import torch_backend as T  # noqa: E402
-from bliss_core.scale.torch_backend import TorchKernels, auto_backend  # noqa: E402
+from bliss_core import BlissScorer, evaluate, make_simulated_bundle, save_bundle
+from bliss_core.cli import main
+from bliss_core.core.kernels import NumpyKernels, resolve_backend
+from bliss_core.core.scoring import make_scorer
+from bliss_core.errors import DeviceError
+from bliss_core.scale import torch_backend as T
+from bliss_core.scale.torch_backend import TorchKernels, auto_backend
 
 REPO = Path(__file__).resolve().parents[1]
 CPU = TorchKernels("cpu")

@@ -10,10 +10,30 @@ from __future__ import annotations
 
 from pathlib import Path
 
-WORDS = (
-    "this is a photo of the an cat dog airplane goldfish tower ship truck bad sculpture many rendering "
-    "graffiti tattoo drawing close-up"
-).split()
+WORDS = [
+    "this",
+    "is",
+    "a",
+    "photo",
+    "of",
+    "the",
+    "an",
+    "cat",
+    "dog",
+    "airplane",
+    "goldfish",
+    "tower",
+    "ship",
+    "truck",
+    "bad",
+    "sculpture",
+    "many",
+    "rendering",
+    "graffiti",
+    "tattoo",
+    "drawing",
+    "close-up",
+]
 SPECIALS = ["[PAD]", "[UNK]", "[BOS]", "[EOS]"]
 
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 import html
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ..core.bundle import Bundle
 from ..core.compare import AUROC_METHODS, CLUSTERING_KEYS
@@ -21,7 +22,7 @@ from .explore import joint_points
 from .htmlfiles import figure_div, output_folder, report_page, table_html, write_plotly_js, write_text
 from .projection import project
 
-__all__ = ["display_names", "STAT_LABELS", "compare_figures", "write_compare_report"]
+__all__ = ["STAT_LABELS", "compare_figures", "display_names", "write_compare_report"]
 
 STAT_LABELS = {
     "text_text": "text ↔ text",

@@ -15,13 +15,12 @@ orange), images one cool family (blue / teal), BLISS is purple and baselines are
 from __future__ import annotations
 
 import html
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
-
 import plotly.graph_objects as go
 
-from ..core.metrics import subsample_curve  # noqa: F401  (figures' callers use it from here too)
+from ..core.metrics import subsample_curve
 from ..core.text import shorten, strip_control
 
 # -- palette ------------------------------------------------------------------------------
@@ -514,7 +513,7 @@ def whatif_bars(
     fig = go.Figure()
     labels = [esc(n) for n in names]
     for key, values in series.items():
-        fig.add_trace(go.Bar(x=labels, y=list(values), name=esc(key), marker_color=palette.get(key, None)))
+        fig.add_trace(go.Bar(x=labels, y=list(values), name=esc(key), marker_color=palette.get(key)))
     if threshold is not None and np.isfinite(threshold):
         fig.add_hline(
             y=threshold,

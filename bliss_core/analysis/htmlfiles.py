@@ -15,20 +15,21 @@ from __future__ import annotations
 import html
 import os
 import stat
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from ..errors import OutputError
 from ..files import atomic_write, file_kind, open_regular
 
 __all__ = [
     "PLOTLY_JS",
-    "output_folder",
-    "write_plotly_js",
-    "figure_page",
     "figure_div",
-    "table_html",
+    "figure_page",
+    "output_folder",
     "report_page",
+    "table_html",
+    "write_plotly_js",
     "write_text",
 ]
 

@@ -38,10 +38,10 @@ from ..core.vectors import unit_rows
 from ..errors import ProjectionError
 from ..files import atomic_write
 
-__all__ = ["METHODS", "project", "projection_key", "warm_up", "disk_cache_dir"]
+__all__ = ["METHODS", "disk_cache_dir", "project", "projection_key", "warm_up"]
 
 METHODS = ("pca", "tsne", "umap")
-_CACHE: "OrderedDict[str, np.ndarray]" = OrderedDict()
+_CACHE: OrderedDict[str, np.ndarray] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
 CACHE_ENTRIES = 16  # bounded: many sessions must not exhaust memory
 CACHE_BYTES = 64 * 1024**2
@@ -141,7 +141,7 @@ def warm_up(methods: tuple[str, ...] = ("umap",), background: bool = True) -> th
         for m in methods:
             try:
                 _compute(pts, m, 0, {"n_epochs": 10, "max_iter": 250} if m != "pca" else {})
-            except Exception:  # noqa: BLE001 - a warm-up must never break the caller
+            except Exception:
                 pass
 
     if not background:

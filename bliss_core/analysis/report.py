@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -43,7 +43,7 @@ def _write_pngs(figures: dict[str, object], out: Path) -> list[Path]:
             for fig, path in zip(figures.values(), paths):
                 fig.write_image(path, width=1100, height=650)
         return paths
-    except Exception as exc:  # noqa: BLE001 - PNG is optional; say why once
+    except Exception as exc:
         print(
             f"bliss: warning: PNG figures skipped ({first_line(exc, 160)}); the HTML figures were written. "
             "PNG export needs `pip install kaleido` and a local Chrome or Chromium.",

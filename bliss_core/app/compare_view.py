@@ -15,8 +15,9 @@ are fixed words. Computations are cached per process and keyed by bundle content
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import streamlit as st
@@ -37,22 +38,22 @@ from . import cached, sources
 from .state import DEFAULT_LAMBDA, DEFAULT_SIM, DEFAULT_TOPK, SIM_INTS, SIM_LIMITS
 
 __all__ = [
-    "CompareSource",
-    "available_sources",
-    "selected_sources",
-    "common_classes",
-    "live_for",
-    "projection_for",
-    "heatmap_for",
-    "summary_rows",
-    "clustering_rows",
-    "gain_rows",
-    "verdict_table",
-    "sim_label",
-    "stat_bars",
-    "gain_bars",
     "MAX_SOURCES",
     "TPR",
+    "CompareSource",
+    "available_sources",
+    "clustering_rows",
+    "common_classes",
+    "gain_bars",
+    "gain_rows",
+    "heatmap_for",
+    "live_for",
+    "projection_for",
+    "selected_sources",
+    "sim_label",
+    "stat_bars",
+    "summary_rows",
+    "verdict_table",
 ]
 
 CACHE_TTL = settings.get("BLISS_CACHE_TTL_S")

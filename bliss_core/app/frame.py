@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import functools
 import logging
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import streamlit as st
 
 from ..core.text import strip_control
 from ..errors import AppError, BlissError, MetricError, ScoringError, SplitError
-from .escape import display, md_escape  # noqa: F401  (re-exported for the pages)
+from .escape import display, md_escape
 from .sources import Current, current, env_bundles, env_source
 from .state import init_session
 
@@ -87,7 +88,7 @@ def guarded(fn: Callable) -> Callable:
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except Exception as exc:  # noqa: BLE001 - every failure becomes a message
+        except Exception as exc:
             show_error(exc, fn.__name__)
 
     return wrapper
@@ -101,7 +102,7 @@ def run_page(title: str, caption: str, body: Callable[[Current], None], needs_bu
         cur = current() if needs_bundle else None
         source_banner(cur)
         body(cur)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         show_error(exc, f"page {title}")
     freeze_heap_once(title)
 

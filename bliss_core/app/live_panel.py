@@ -11,7 +11,6 @@ the server sends a thumbnail only for ids it has not sent before, and the page k
 
 from __future__ import annotations
 
-
 import streamlit as st
 
 _CSS = r"""

@@ -13,22 +13,23 @@ import json
 import threading
 import weakref
 from collections import OrderedDict
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
 from ..analysis import figures as F
 from ..core.live import LiveScoring, LiveView
 
-__all__ = ["live_panel_data", "method_rows", "heat_cell", "PANEL_ROC_POINTS", "HIST_BINS"]
+__all__ = ["HIST_BINS", "PANEL_ROC_POINTS", "heat_cell", "live_panel_data", "method_rows"]
 
 PANEL_ROC_POINTS = 120
 HIST_BINS = 40
-_CACHE: "weakref.WeakKeyDictionary[LiveScoring, OrderedDict]" = weakref.WeakKeyDictionary()
+_CACHE: weakref.WeakKeyDictionary[LiveScoring, OrderedDict] = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()
 _CACHE_ENTRIES = 2048
 #: per LiveScoring: (the heat map values it was made for, :func:`_fixed_parts`)
-_FIXED: "weakref.WeakKeyDictionary[LiveScoring, tuple]" = weakref.WeakKeyDictionary()
+_FIXED: weakref.WeakKeyDictionary[LiveScoring, tuple] = weakref.WeakKeyDictionary()
 
 
 def method_rows(
@@ -146,7 +147,7 @@ def _encoded_numbers(
             if with_pictures:
                 item["thumb"] = item["id"]
             items.append(item)
-        return {"title": title, "help": help_text, "total": int(len(pos)), "items": items}
+        return {"title": title, "help": help_text, "total": len(pos), "items": items}
 
     payload = {
         "roc": {

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import functools
 import io
-from urllib.parse import urlencode
 from typing import Any
+from urllib.parse import urlencode
 
 import streamlit as st
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import streamlit as st
@@ -167,7 +168,7 @@ def sync_query_params(**extra: Any) -> None:
         current = st.query_params.to_dict()
         if current != params:  # replace, so that stale keys (another source's) do not linger
             st.query_params.from_dict(params)
-    except Exception:  # noqa: BLE001 - query params are a convenience; never fail a page over them
+    except Exception:
         log.debug("could not update query params", exc_info=True)
 
 

@@ -18,7 +18,8 @@ from __future__ import annotations
 import base64
 import io
 import logging
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import streamlit as st
 from PIL import Image
@@ -239,7 +240,7 @@ def thumb_for(image_id: str) -> bytes | None:
         return None
     try:
         data = reader(image_id)
-    except Exception:  # noqa: BLE001 - a picture that cannot be read is simply not shown
+    except Exception:
         data = None
     if data is not None:
         register({image_id: data})

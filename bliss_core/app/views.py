@@ -3,7 +3,8 @@ widgets), so that pages hold layout only."""
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -17,17 +18,17 @@ from ..core.live import LiveScoring
 __all__ = [
     "F",
     "JointPoints",
-    "joint_points",
     "describe_ids",
-    "selected_ids",
-    "warm_up",
-    "projection_figure",
     "dictionary_similarity_values",
-    "similarity_figures",
-    "error_rates",
     "error_rate_figures",
-    "whatif_figure",
+    "error_rates",
     "figure_downloads",
+    "joint_points",
+    "projection_figure",
+    "selected_ids",
+    "similarity_figures",
+    "warm_up",
+    "whatif_figure",
 ]
 
 

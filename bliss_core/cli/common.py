@@ -11,28 +11,29 @@ import argparse
 import csv
 import math
 import sys
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from ..core.text import csv_row, printable
 from ..files import atomic_write
 
 __all__ = [
-    "number_list",
-    "whole_list",
-    "whole",
+    "add_bliss_arguments",
+    "add_device_argument",
+    "add_exclude_argument",
+    "add_split_arguments",
     "finite",
     "load",
-    "say",
-    "warn",
-    "write_csv",
+    "number_list",
     "resolve_normal",
     "resolve_splits",
-    "add_split_arguments",
-    "add_device_argument",
-    "add_bliss_arguments",
-    "add_exclude_argument",
+    "say",
     "scoring_backend",
+    "warn",
+    "whole",
+    "whole_list",
+    "write_csv",
 ]
 
 

@@ -20,9 +20,10 @@ import json
 import os
 import struct
 import zipfile
+from collections.abc import Iterable
 from dataclasses import InitVar, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -32,15 +33,15 @@ from ..files import atomic_write, open_regular
 from .vectors import squared_row_norms, unit_rows
 
 __all__ = [
+    "OPTIONAL_KEYS",
+    "REQUIRED_KEYS",
     "Bundle",
     "BundleError",
-    "REQUIRED_KEYS",
-    "OPTIONAL_KEYS",
-    "load_bundle",
-    "save_bundle",
-    "declared_sizes",
     "available_memory",
+    "declared_sizes",
+    "load_bundle",
     "mapped_member",
+    "save_bundle",
 ]
 
 REQUIRED_KEYS = (

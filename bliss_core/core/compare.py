@@ -15,8 +15,9 @@ numpy only; figures and the HTML report are in :mod:`bliss_core.analysis.compare
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -27,17 +28,17 @@ from .evaluate import evaluate, normal_name_entries
 from .scoring import check_lambda
 
 __all__ = [
+    "AUROC_METHODS",
+    "CLUSTERING_KEYS",
     "DEFAULT_LAMS",
     "DEFAULT_TOPKS",
-    "CLUSTERING_KEYS",
-    "AUROC_METHODS",
-    "bundle_summary",
-    "grid_topks",
-    "compare_row",
-    "compare_bundles",
-    "shared_test_ids",
     "VerdictComparison",
+    "bundle_summary",
+    "compare_bundles",
+    "compare_row",
     "compare_verdicts",
+    "grid_topks",
+    "shared_test_ids",
 ]
 
 #: The default grid on which ``best`` is searched.

@@ -13,15 +13,15 @@ from ..errors import MetricError
 from .vectors import unit_rows
 
 __all__ = [
-    "mean_pairwise_similarity",
-    "clustering_stats",
-    "bundle_clustering_stats",
     "avg_dict_similarity",
-    "dictionary_similarities",
-    "threshold_at_tpr",
+    "bundle_clustering_stats",
+    "clustering_stats",
     "confusion_at",
-    "error_rates_by_dict_similarity",
+    "dictionary_similarities",
     "error_dict_similarity_correlation",
+    "error_rates_by_dict_similarity",
+    "mean_pairwise_similarity",
+    "threshold_at_tpr",
 ]
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import itertools
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -17,10 +18,10 @@ from .splits import check_normal, validate_splits
 __all__ = [
     "EvaluationError",
     "evaluate",
-    "split_test_labels",
+    "few_shot_mask",
     "format_table",
     "normal_name_entries",
-    "few_shot_mask",
+    "split_test_labels",
 ]
 
 

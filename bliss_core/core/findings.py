@@ -8,19 +8,19 @@ says that its numbers mean nothing about CLIP; for the simulation, that it is on
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
 __all__ = [
     "CLUSTERED_MARGIN",
     "GAP_CLEAR",
+    "caveat",
     "clustering_finding",
     "dictionary_finding",
     "error_curves_finding",
     "gain_finding",
     "knn_finding",
-    "caveat",
     "texts_are_clustered",
 ]
 

@@ -13,8 +13,9 @@ normalised block by block.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -22,19 +23,19 @@ from ..errors import ScoringError, VectorError
 from .vectors import unit_rows
 
 __all__ = [
+    "BACKENDS",
     "ClassStats",
     "Kernels",
     "NumpyKernels",
+    "RowSubset",
+    "covariance_factor",
+    "index_dtype",
+    "quadratic_forms",
     "register_backend",
     "resolve_backend",
-    "BACKENDS",
     "row_blocks",
-    "top_k_rows",
-    "covariance_factor",
-    "quadratic_forms",
-    "index_dtype",
-    "RowSubset",
     "take_rows",
+    "top_k_rows",
 ]
 
 #: Rows per block are chosen so that a block's similarity matrix stays under this many bytes

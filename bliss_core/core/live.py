@@ -11,21 +11,22 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
 from ..errors import MetricError
 from .bundle import Bundle
 from .diagnostics import avg_dict_similarity, confusion_at, threshold_at_tpr
-from .metrics import auroc, detection_metrics_and_roc, subsample_curve
-from .scoring import BlissScorer, KNNScorer, check_topk
 from .evaluate import few_shot_mask, normal_name_entries
 from .kernels import take_rows
+from .metrics import auroc, detection_metrics_and_roc, subsample_curve
+from .scoring import BlissScorer, KNNScorer, check_topk
 from .splits import check_normal
 
-__all__ = ["PreparedNormalSet", "LiveScoring", "LiveView"]
+__all__ = ["LiveScoring", "LiveView", "PreparedNormalSet"]
 
 
 @dataclass

@@ -9,7 +9,7 @@ app's slider path that validation cost more than the sort itself.
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -17,11 +17,11 @@ from ..errors import MetricError
 
 __all__ = [
     "MetricError",
-    "auroc",
     "aupr",
-    "fpr_at_tpr",
+    "auroc",
     "detection_metrics",
     "detection_metrics_and_roc",
+    "fpr_at_tpr",
     "subsample_curve",
 ]
 

@@ -23,8 +23,9 @@ All embeddings are assumed L2-normalised (bundles are normalised on load; ``fit`
 from __future__ import annotations
 
 import inspect
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -33,19 +34,19 @@ from .kernels import index_dtype, resolve_backend, row_blocks, unit_or_error
 from .splits import check_normal
 
 __all__ = [
+    "DENSE_BYTES",
     "EPS",
-    "ScoringError",
+    "SCORERS",
+    "BaseScorer",
+    "BlissPrecomputed",
+    "BlissScorer",
+    "KNNScorer",
+    "MCMScorer",
+    "MaxSimScorer",
     "NotFittedError",
+    "ScoringError",
     "check_lambda",
     "check_topk",
-    "BaseScorer",
-    "BlissScorer",
-    "BlissPrecomputed",
-    "DENSE_BYTES",
-    "MaxSimScorer",
-    "MCMScorer",
-    "KNNScorer",
-    "SCORERS",
     "make_scorer",
 ]
 
@@ -116,7 +117,7 @@ class BaseScorer(_ClassSubsetMixin):
         """The constructor parameters, as scikit-learn estimators report them."""
         return {name: getattr(self, name) for name in self._param_names()}
 
-    def set_params(self, **params: Any) -> "BaseScorer":
+    def set_params(self, **params: Any) -> BaseScorer:
         """Change constructor parameters; they are checked by the next ``fit``."""
         valid = self._param_names()
         for key, value in params.items():
@@ -143,10 +144,10 @@ class BaseScorer(_ClassSubsetMixin):
         ref_labels: np.ndarray,
         class_text_emb: np.ndarray,
         dict_text_emb: np.ndarray | None = None,
-    ) -> "BaseScorer":
+    ) -> BaseScorer:
         raise NotImplementedError
 
-    def fit_bundle(self, bundle, normal: Sequence[int]) -> "BaseScorer":
+    def fit_bundle(self, bundle, normal: Sequence[int]) -> BaseScorer:
         """Fit on the bundle's training images of the ``normal`` classes (checked by
         :func:`~bliss_core.core.splits.check_normal`)."""
         normal = check_normal(bundle, normal, allow_all_normal=True)
@@ -210,7 +211,7 @@ class BlissPrecomputed:
     topk_idx: np.ndarray
     topk_sim: np.ndarray
     n_dict: int
-    scorer: "BlissScorer"
+    scorer: BlissScorer
 
     def __post_init__(self) -> None:
         self._cumsum: np.ndarray | None = None
@@ -240,7 +241,7 @@ class BlissPrecomputed:
         sim = self.topk_sim[rows, :topk].astype(np.float64)
         return (sim[None, :, :] - st.dict_mu_[pos][:, idx]) / st.dict_sd_[pos][:, idx]
 
-    def prepare_all_k(self, dtype: Any = None) -> "BlissPrecomputed":
+    def prepare_all_k(self, dtype: Any = None) -> BlissPrecomputed:
         """Build the running sums over every K ([C, N, L], :attr:`ext_cumsum`) so that any
         (lambda, K, classes) is a slice: what a slider wants. ``dtype`` defaults to float64 up
         to :data:`ALL_K_FLOAT64_BYTES`, float32 beyond. Returns self."""
@@ -289,7 +290,7 @@ class BlissPrecomputed:
             raise ScoringError(f"K={topk} exceeds the K={self.max_topk} this test set was prepared for.")
         return lam, topk
 
-    def excluding(self, entries: Sequence[int] | set[int], max_topk: int | None = None) -> "BlissPrecomputed":
+    def excluding(self, entries: Sequence[int] | set[int], max_topk: int | None = None) -> BlissPrecomputed:
         """The same test set with dictionary ``entries`` left out of the external score (call it
         on the full precomputation, not on one that already excludes entries).
 
@@ -401,7 +402,7 @@ class BlissScorer(BaseScorer):
         self.eps = eps
         self.backend = backend
 
-    def fit(self, ref_emb, ref_labels, class_text_emb, dict_text_emb=None) -> "BlissScorer":
+    def fit(self, ref_emb, ref_labels, class_text_emb, dict_text_emb=None) -> BlissScorer:
         """Learn each normal class's label and dictionary statistics from its reference images
         (the classes present in ``ref_labels`` are the normal classes)."""
         if dict_text_emb is None:
@@ -507,7 +508,7 @@ class MCMScorer(_LabelTextScorer):
         self.temperature = temperature
         self.backend = backend
 
-    def fit(self, ref_emb, ref_labels, class_text_emb, dict_text_emb=None) -> "MCMScorer":
+    def fit(self, ref_emb, ref_labels, class_text_emb, dict_text_emb=None) -> MCMScorer:
         if not (
             isinstance(self.temperature, (int, float))
             and np.isfinite(self.temperature)
@@ -542,7 +543,7 @@ class KNNScorer(BaseScorer):
         self.k = k
         self.backend = backend
 
-    def fit(self, ref_emb, ref_labels, class_text_emb=None, dict_text_emb=None) -> "KNNScorer":
+    def fit(self, ref_emb, ref_labels, class_text_emb=None, dict_text_emb=None) -> KNNScorer:
         try:
             ok = int(self.k) == self.k and self.k >= 1
         except (TypeError, ValueError, OverflowError):

@@ -30,7 +30,7 @@ from .bundle import Bundle
 from .splits import CIFAR10_CLASSES
 from .text import DEFAULT_PROMPT
 
-__all__ = ["SimulationConfig", "make_simulated_bundle", "DICTIONARY_WORDS", "CALIBRATION"]
+__all__ = ["CALIBRATION", "DICTIONARY_WORDS", "SimulationConfig", "make_simulated_bundle"]
 
 #: What the defaults are calibrated to, and where the figures come from (README: "The simulation").
 CALIBRATION = {

@@ -7,22 +7,23 @@ place that decides whether a choice of normal classes can be scored on a bundle.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from ..errors import SplitError
 
 __all__ = [
-    "SplitError",
     "CIFAR10_CLASSES",
     "SETUPS",
+    "SplitError",
     "canonical_setup",
-    "setup_splits",
+    "check_normal",
     "parse_classes",
     "parse_normal_sets",
+    "setup_splits",
     "validate_splits",
-    "check_normal",
 ]
 
 

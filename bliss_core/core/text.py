@@ -11,19 +11,20 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 __all__ = [
+    "BIDI_CONTROLS",
     "DEFAULT_PROMPT",
-    "fill_prompt",
     "MAX_LABEL_CHARS",
-    "strip_control",
     "clean_labels",
-    "printable",
-    "shorten",
     "csv_cell",
     "csv_row",
-    "BIDI_CONTROLS",
+    "fill_prompt",
+    "printable",
+    "shorten",
+    "strip_control",
 ]
 
 #: The prompt of the paper and of every default in bliss-lab.

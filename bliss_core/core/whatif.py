@@ -10,8 +10,8 @@ own test set so that it catches ``tpr`` of its anomalies under the same label se
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -21,7 +21,7 @@ from .live import PreparedNormalSet
 from .metrics import detection_metrics
 from .vectors import unit_rows
 
-__all__ = ["reworded_bundle", "label_text", "WhatIfResult", "LabelSetScorer", "why_verdicts_differ"]
+__all__ = ["LabelSetScorer", "WhatIfResult", "label_text", "reworded_bundle", "why_verdicts_differ"]
 
 
 def _replace_class_text(class_text_emb: np.ndarray, text_emb: Mapping[int, np.ndarray]) -> np.ndarray:

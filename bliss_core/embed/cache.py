@@ -27,8 +27,9 @@ import stat
 import struct
 import time
 import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -36,7 +37,7 @@ from .. import settings
 from ..errors import CacheError
 from ..files import NotRegularFile, atomic_write, read_regular
 
-__all__ = ["EmbeddingCache", "CacheError", "default_cache_dir", "identity_hash"]
+__all__ = ["CacheError", "EmbeddingCache", "default_cache_dir", "identity_hash"]
 
 _MAGIC = b"BLISSEMB1\n"
 _SUFFIX = ".bshard"
@@ -181,7 +182,7 @@ class EmbeddingCache:
                 continue
             try:
                 kind, keys, emb = _decode_shard(data)
-            except Exception:  # noqa: BLE001 - any damage means: drop it and recompute
+            except Exception:
                 self.corrupt_shards.append(name)
                 self.notes.append(f"cache: deleted the damaged shard {name}; its embeddings are recomputed.")
                 with contextlib.suppress(OSError):

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import io
 import struct
+from collections.abc import Callable, Iterable
 from pathlib import PurePosixPath
-from typing import Callable, Iterable
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -18,13 +18,13 @@ from .. import settings
 from ..errors import ImageRejected
 
 __all__ = [
+    "ALLOWED_FORMATS",
+    "ARCHIVE_EXTENSIONS",
+    "IMAGE_EXTENSIONS",
     "ImageRejected",
     "decode_image",
-    "images_from_uploads",
-    "IMAGE_EXTENSIONS",
-    "ARCHIVE_EXTENSIONS",
-    "ALLOWED_FORMATS",
     "extension",
+    "images_from_uploads",
     "transform_output_shape",
 ]
 

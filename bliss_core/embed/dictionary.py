@@ -21,7 +21,7 @@ from pathlib import Path
 from ..errors import DictionaryError
 from ..files import read_regular
 
-__all__ = ["DictionaryError", "BUILTIN", "imagenet_dictionary", "imagenet21k_dictionary", "load_dictionary"]
+__all__ = ["BUILTIN", "DictionaryError", "imagenet21k_dictionary", "imagenet_dictionary", "load_dictionary"]
 
 _SYNSETS_1K = "imagenet_synsets.txt"
 _SYNSETS_22K = "imagenet22k_synsets.txt"

@@ -34,15 +34,16 @@ import contextlib
 import hashlib
 import os
 import sys
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 from ..errors import ModelLoadError, first_line
 from .network import hub_reachable
 from .runtime import InferenceModel, file_sha256, place_model, weights_fingerprint
 
-__all__ = ["HF_EXTRA", "ARCHITECTURES", "HFLoadedModel", "load_hf_model"]
+__all__ = ["ARCHITECTURES", "HF_EXTRA", "HFLoadedModel", "load_hf_model"]
 
 HF_EXTRA = "pip install bliss-lab[hf]"
 #: model_type -> (transformers class, the parameter prefixes the embeddings use)
@@ -182,7 +183,7 @@ def _source(ref: str, cache_dir: str | None) -> tuple[str, bool, bool, Any]:
             f"hf:{ref} is a file; hf: takes a folder written by save_pretrained or a hub id "
             "such as openai/clip-vit-base-patch32."
         )
-    if ref.startswith(("/", ".", "~")) or ref.count("/") > 1 or os.sep != "/" and os.sep in ref:
+    if ref.startswith(("/", ".", "~")) or ref.count("/") > 1 or (os.sep != "/" and os.sep in ref):
         raise ModelLoadError(f"hf:{ref}: no such model folder.")
     try:  # the Hugging Face cache first: no network when it is there
         with _quiet_transformers():
@@ -295,7 +296,7 @@ def load_hf_model(
             processor = transformers.AutoImageProcessor.from_pretrained(source, **common)
     except ModelLoadError:
         raise
-    except Exception as exc:  # noqa: BLE001 - transformers raises many kinds; all mean "cannot load"
+    except Exception as exc:
         raise ModelLoadError(
             f"hf:{ref}: could not be loaded as a {cls_name} with its tokenizer and image "
             f"processor ({first_line(exc)})."

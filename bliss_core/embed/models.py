@@ -13,9 +13,10 @@ import contextlib
 import logging
 import os
 import sys
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -25,17 +26,17 @@ from .network import hub_reachable
 from .runtime import InferenceModel, file_sha256, place_model, weights_fingerprint
 
 __all__ = [
-    "ModelLoadError",
-    "LoadedModel",
-    "load_model",
-    "resolve_device",
-    "encode_texts",
-    "encode_images",
+    "DEFAULT_PROMPT",
     "PAPER_MEAN",
     "PAPER_STD",
-    "DEFAULT_PROMPT",
     "PRECISIONS",
+    "LoadedModel",
+    "ModelLoadError",
+    "encode_images",
+    "encode_texts",
     "file_sha256",
+    "load_model",
+    "resolve_device",
 ]
 
 #: CIFAR-10 channel statistics exactly as the published BLISS script writes them (``--preprocess paper``).

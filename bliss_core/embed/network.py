@@ -11,7 +11,7 @@ import threading
 import urllib.error
 import urllib.request
 
-__all__ = ["reachable", "hub_reachable"]
+__all__ = ["hub_reachable", "reachable"]
 
 
 def reachable(url: str, timeout: float = 3.0) -> bool:
@@ -28,7 +28,7 @@ def reachable(url: str, timeout: float = 3.0) -> bool:
                 result.append(True)
         except urllib.error.HTTPError:
             result.append(True)
-        except Exception:  # noqa: BLE001 - every other failure means "no answer"
+        except Exception:
             result.append(False)
 
     t = threading.Thread(target=probe, daemon=True, name="bliss-network-probe")

@@ -26,7 +26,7 @@ from ..core.text import DEFAULT_PROMPT
 from ..core.vectors import unit_rows
 from ..errors import EmbedError
 
-__all__ = ["ENSEMBLES", "Prompt", "ensemble_templates", "is_ensemble", "resolve_prompt", "ensemble_mean"]
+__all__ = ["ENSEMBLES", "Prompt", "ensemble_mean", "ensemble_templates", "is_ensemble", "resolve_prompt"]
 
 #: Ensemble name -> the attribute of ``open_clip.zero_shot_metadata`` holding its templates.
 ENSEMBLES = {"openai-imagenet": "OPENAI_IMAGENET_TEMPLATES", "simple-imagenet": "SIMPLE_IMAGENET_TEMPLATES"}

@@ -30,9 +30,10 @@ import os
 import stat
 import threading
 import zipfile
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import IO, Any, Callable, Iterable, Sequence
+from typing import IO, Any
 
 from PIL import Image
 
@@ -42,16 +43,16 @@ from ..files import NotRegularFile, file_kind, open_regular, read_regular
 from .decode import ARCHIVE_EXTENSIONS, IMAGE_EXTENSIONS, decode_image, extension
 
 __all__ = [
-    "DataError",
-    "ImageRejected",
-    "ImageItem",
-    "ImageSource",
-    "open_source",
-    "open_zip_bytes",
-    "default_data_root",
-    "app_data_root",
     "CLASS_NAME_STYLES",
     "MAX_FOLDER_DEPTH",
+    "DataError",
+    "ImageItem",
+    "ImageRejected",
+    "ImageSource",
+    "app_data_root",
+    "default_data_root",
+    "open_source",
+    "open_zip_bytes",
 ]
 
 MAX_COMPRESSION_RATIO = 200.0
@@ -120,11 +121,11 @@ class ImageSource:
         for fn in self._closers:
             try:
                 fn()
-            except Exception:  # noqa: BLE001 - closing must not fail the caller
+            except Exception:
                 pass
         self._closers.clear()
 
-    def __enter__(self) -> "ImageSource":
+    def __enter__(self) -> ImageSource:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -616,7 +617,7 @@ def _open_torchvision(name: str, data_root: Path, per_class_limit: int | None, s
             try:
                 data_root.mkdir(parents=True, exist_ok=True)
                 splits[train] = cls(str(data_root), train=train, download=True)
-            except Exception as exc:  # noqa: BLE001 - network errors come in many types
+            except Exception as exc:
                 raise DataError(f"downloading {name} to {data_root} failed ({exc}).") from None
     ds0 = splits[True]
     items: list[ImageItem] = []

@@ -37,7 +37,7 @@ import numpy as np
 
 from ..errors import BlissError, EngineError, ImageRejected, first_line
 
-__all__ = ["RayEngine", "require_ray", "RAY_EXTRA", "preprocess_batch", "EmbedActor"]
+__all__ = ["RAY_EXTRA", "EmbedActor", "RayEngine", "preprocess_batch", "require_ray"]
 
 #: What to install for ``--engine ray``.
 RAY_EXTRA = "pip install bliss-lab[ray]"
@@ -47,7 +47,7 @@ def require_ray() -> Any:
     """The ``ray`` module with Ray Data, or :class:`EngineError` naming the extra to install."""
     try:
         import ray
-        import ray.data  # noqa: F401
+        import ray.data
     except ImportError:
         raise EngineError(
             f"--engine ray needs Ray Data, which is not installed here; install the extra: {RAY_EXTRA}"
@@ -109,7 +109,7 @@ def preprocess_batch(
             ok[row] = True
         except ImageRejected as exc:
             reasons[row] = exc.reason
-        except Exception as exc:  # noqa: BLE001 - an odd image must not stop the run
+        except Exception as exc:
             reasons[row] = f"preprocessing failed ({type(exc).__name__}: {exc})"
     return {
         "key": np.asarray(batch["key"]),
@@ -194,7 +194,7 @@ class RayEngine:
                 log_to_driver=False,
                 include_dashboard=False,
             )
-        except Exception as exc:  # noqa: BLE001 - connection errors come in many types
+        except Exception as exc:
             where = self.address or "a local Ray"
             raise EngineError(f"cannot start or reach {where} ({first_line(exc, 200)}).") from None
         return True
@@ -241,7 +241,7 @@ class RayEngine:
             computed = self._run(job, [(first[k], k) for k in missing], rejected)
         except BlissError:
             raise
-        except Exception as exc:  # noqa: BLE001 - a worker's failure arrives wrapped by Ray
+        except Exception as exc:
             cause = getattr(exc, "cause", None) or exc
             if isinstance(cause, BlissError):
                 raise type(cause)(str(cause)) from None

@@ -27,7 +27,7 @@ from .. import settings
 from ..core.kernels import ClassStats, index_dtype, register_backend, row_blocks
 from ..errors import DeviceError, ScoringError
 
-__all__ = ["TorchKernels", "auto_backend", "gpu_hint", "cuda_available", "DEVICES", "GPU_BLOCK_BYTES"]
+__all__ = ["DEVICES", "GPU_BLOCK_BYTES", "TorchKernels", "auto_backend", "cuda_available", "gpu_hint"]
 
 #: What ``--device`` accepts for scoring.
 DEVICES = ("auto", "cpu", "cuda")
