@@ -80,10 +80,10 @@ class Kernels(Protocol):
     def nearest(self, X: np.ndarray, ref: np.ndarray, k: int) -> np.ndarray: ...
 
 
-def unit_or_error(x: np.ndarray) -> np.ndarray:
+def unit_or_error(x: np.ndarray, dtype: type = np.float32) -> np.ndarray:
     """Rows of unit length for scoring; a zero or non-finite row is a :class:`ScoringError`."""
     try:
-        return unit_rows(np.asarray(x))
+        return unit_rows(np.asarray(x), dtype=dtype)
     except VectorError:
         raise ScoringError(
             "an embedding has zero length or non-finite values and cannot be scored."
