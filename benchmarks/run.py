@@ -271,12 +271,12 @@ def bench_grid(mode: str, tmp: Path, repeats: int) -> dict:
     # for every split, the scores at (lambda, K) and their AUROC/AUPR/FPR95.
     from bliss_core.core.evaluate import split_test_labels
     from bliss_core.core.metrics import detection_metrics
-    from bliss_core.core.scoring import BlissScorer
+    from bliss_core.core.scorers import BlissScorer
 
     train = bundle.image_is_train
     pre = (
-        BlissScorer()
-        .fit(bundle.image_emb[train], bundle.image_label[train], bundle.class_text_emb, bundle.dict_text_emb)
+        BlissScorer(class_text_emb=bundle.class_text_emb, dict_text_emb=bundle.dict_text_emb)
+        .fit(bundle.image_emb[train], bundle.image_label[train])
         .precompute(bundle.image_emb[~train], max_topk=max(topks))
     )
     ys = [split_test_labels(bundle, sp) for sp in CIFAR10_ZOC_SPLITS]

@@ -10,13 +10,15 @@ The public API is re-exported here from the layers below it:
 - :mod:`bliss_core.scale`: the Ray engine and the torch scoring backend;
 - :mod:`bliss_core.cli`: the ``bliss`` command; :mod:`bliss_core.app`: the Streamlit app.
 
-Importing this package imports neither torch nor streamlit.
+Importing this package imports neither torch nor streamlit, nor scikit-learn until a scorer
+name is first used.
 """
+
+from typing import TYPE_CHECKING, Any
 
 from .core.bundle import Bundle, load_bundle, save_bundle
 from .core.evaluate import evaluate
 from .core.metrics import aupr, auroc, detection_metrics, fpr_at_tpr
-from .core.scoring import BlissScorer, KNNScorer, MaxSimScorer, MCMScorer, make_scorer
 from .core.simulate import SimulationConfig, make_simulated_bundle
 from .core.splits import parse_normal_sets, setup_splits
 from .errors import (
@@ -29,16 +31,31 @@ from .errors import (
     SplitError,
 )
 
+if TYPE_CHECKING:
+    from .core.scorers import (
+        SCORERS,
+        BlissScorer,
+        GapShiftScorer,
+        KNNScorer,
+        MaxSimScorer,
+        MCMScorer,
+        NegLabelScorer,
+        make_scorer,
+    )
+
 __all__ = [
+    "SCORERS",
     "BlissError",
     "BlissScorer",
     "Bundle",
     "BundleError",
     "EvaluationError",
+    "GapShiftScorer",
     "KNNScorer",
     "MCMScorer",
     "MaxSimScorer",
     "MetricError",
+    "NegLabelScorer",
     "NotFittedError",
     "ScoringError",
     "SimulationConfig",
@@ -56,3 +73,11 @@ __all__ = [
     "setup_splits",
 ]
 __version__ = "0.2.0"
+
+
+def __getattr__(name: str) -> Any:
+    from . import core
+
+    if name in core.SCORER_NAMES:
+        return getattr(core, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

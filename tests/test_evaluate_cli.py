@@ -139,12 +139,12 @@ def test_table_output_in_percent(sim_path, capsys):
 
 
 def test_grid_reuses_lambda_independent_work(sim_path, monkeypatch):
-    from bliss_core.core import scoring
+    from bliss_core.core.scorers import BlissScorer
 
     calls = []
-    original = scoring.BlissScorer.precompute
+    original = BlissScorer.precompute
     monkeypatch.setattr(
-        scoring.BlissScorer, "precompute", lambda self, *a, **k: calls.append(1) or original(self, *a, **k)
+        BlissScorer, "precompute", lambda self, *a, **k: calls.append(1) or original(self, *a, **k)
     )
     b = make_simulated_bundle(seed=1)
     evaluate(b, setup_splits("one-class", 10), lams=[0, 0.5, 1, 2], topks=[1, 5, 10])

@@ -8,8 +8,8 @@ import pytest
 from conftest import random_bundle
 
 from bliss_core import BlissScorer, evaluate, make_simulated_bundle
-from bliss_core.core import scoring
 from bliss_core.core.kernels import NumpyKernels, RowSubset, covariance_factor, quadratic_forms, take_rows
+from bliss_core.core.scorers import make_scorer, precompute
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +21,7 @@ def test_on_demand_sums_equal_the_running_sums_bitwise(sim, monkeypatch):
     test = sim.image_emb[sim.test_idx]
     scorer = BlissScorer().fit_bundle(sim, [0, 3, 5])
     dense = scorer.precompute(test, max_topk=20).prepare_all_k(np.float64)
-    monkeypatch.setattr(scoring, "DENSE_BYTES", 0)
+    monkeypatch.setattr(precompute, "DENSE_BYTES", 0)
     lazy = scorer.precompute(test, max_topk=20)
     for lam, k, classes in ((0.5, 1, None), (1.5, 7, [3]), (0.75, 20, [0, 5]), (0.0, 4, None)):
         assert np.array_equal(lazy.scores(lam, k, classes), dense.scores(lam, k, classes))
@@ -65,8 +65,8 @@ def test_row_views_read_only_what_they_are_asked_for():
 def test_scorers_on_row_views_equal_scorers_on_copies():
     b = random_bundle(seed=5)
     rows = np.flatnonzero(~b.image_is_train)[::2]  # not contiguous
-    for method in ("bliss", "maxsim", "knn"):
-        scorer = scoring.make_scorer(method, k=3, topk=4).fit_bundle(b, [0, 2])
+    for method, params in (("bliss", {"topk": 4}), ("maxsim", {}), ("knn", {"k": 3})):
+        scorer = make_scorer(method, **params).fit_bundle(b, [0, 2])
         assert np.array_equal(
             scorer.decision_function(RowSubset(b.image_emb, rows)),
             scorer.decision_function(b.image_emb[rows]),
@@ -100,7 +100,7 @@ def test_evaluate_on_demand_equals_dense(sim, monkeypatch):
     splits = [[0], [1, 2], [3, 4, 5]]
     kw = dict(lams=[0, 0.5, 1.0], topks=[1, 5, 10])
     dense = evaluate(sim, splits, **kw)
-    monkeypatch.setattr(scoring, "DENSE_BYTES", 0)
+    monkeypatch.setattr(precompute, "DENSE_BYTES", 0)
     lazy = evaluate(sim, splits, **kw)
     assert lazy == dense
 

@@ -17,7 +17,7 @@ pytest.importorskip("torch")
 from bliss_core import BlissScorer, evaluate, make_simulated_bundle, save_bundle
 from bliss_core.cli import main
 from bliss_core.core.kernels import NumpyKernels, resolve_backend
-from bliss_core.core.scoring import make_scorer
+from bliss_core.core.scorers import make_scorer
 from bliss_core.errors import DeviceError
 from bliss_core.scale import torch_backend as T
 from bliss_core.scale.torch_backend import TorchKernels, auto_backend
@@ -86,9 +86,9 @@ def test_scores_and_statistics_agree_tightly(sim):
         np.testing.assert_allclose(pt.topk_sim, pn.topk_sim, atol=1e-6)
         for lam, k in ((0.5, 10), (1.0, 30), (0.0, 1)):
             np.testing.assert_allclose(pt.scores(lam, k), pn.scores(lam, k), rtol=1e-5, atol=1e-5)
-    for method in ("maxsim", "knn", "mcm"):
-        a = make_scorer(method, k=4, backend=CPU).fit_bundle(sim, [0, 1]).decision_function(test)
-        b = make_scorer(method, k=4, backend="numpy").fit_bundle(sim, [0, 1]).decision_function(test)
+    for method, params in (("maxsim", {}), ("knn", {"k": 4}), ("mcm", {})):
+        a = make_scorer(method, **params, backend=CPU).fit_bundle(sim, [0, 1]).decision_function(test)
+        b = make_scorer(method, **params, backend="numpy").fit_bundle(sim, [0, 1]).decision_function(test)
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
 
 

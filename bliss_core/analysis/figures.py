@@ -21,6 +21,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..core.metrics import subsample_curve
+from ..core.scorers.checks import METHOD_NAMES
 from ..core.text import shorten, strip_control
 
 # -- palette ------------------------------------------------------------------------------
@@ -37,13 +38,8 @@ METHOD_COLORS = {
     "maxsim": "#94a3b8",
     "knn": "#16a34a",
     "mcm": "#0891b2",
-}
-METHOD_NAMES = {
-    "bliss": "BLISS",
-    "internal": "internal only (λ=0)",
-    "maxsim": "CLIP max-sim",
-    "knn": "kNN (images only)",
-    "mcm": "MCM",
+    "neglabel": "#db2777",
+    "gapshift": "#ca8a04",
 }
 # Qualitative palette for classes (images): plotly's 24-colour Dark24, whose reds and
 # oranges are dropped because they are the texts' colours.

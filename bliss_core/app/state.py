@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from ..core.scoring import DEFAULT_LAMBDA, DEFAULT_TOPK
+from ..core.scorers.checks import DEFAULT_LAMBDA, DEFAULT_TOPK
 from ..core.simulate import SimulationConfig
 from ..core.text import DEFAULT_PROMPT
 

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from ..core.text import printable
 from ..errors import BlissError
 from . import compare, diagnose, dictionary, embed, evaluate, score
+from .common import join_signed_values
 
 EXIT_USAGE = 2
 COMMANDS = (embed, evaluate, score, diagnose, compare, dictionary)
@@ -42,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run ``bliss``; returns the exit status (0 ok, 2 a user error, 130 interrupted)."""
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(join_signed_values(sys.argv[1:] if argv is None else argv))
     except SystemExit as exc:  # --help, or a usage error already printed as one line
         return int(exc.code or 0)
     try:

@@ -22,9 +22,12 @@ __all__ = [
     "add_bliss_arguments",
     "add_device_argument",
     "add_exclude_argument",
+    "add_method_arguments",
     "add_split_arguments",
     "finite",
+    "join_signed_values",
     "load",
+    "method_options",
     "number_list",
     "resolve_normal",
     "resolve_splits",
@@ -54,6 +57,40 @@ def whole(text: str) -> int:
     if value != int(value):
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}")
     return int(value)
+
+
+def positive_whole(text: str) -> int:
+    """An argparse type: a whole number >= 1."""
+    value = whole(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
+def natural(text: str) -> int:
+    """An argparse type: a whole number >= 0."""
+    value = whole(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return value
+
+
+#: Flags whose value may be negative: ``--gap-delta -1e-3`` is read as ``--gap-delta=-1e-3``
+#: (argparse takes ``-1e-3`` for an option otherwise).
+SIGNED_FLAGS = ("--gap-delta",)
+
+
+def join_signed_values(argv: Sequence[str]) -> list[str]:
+    """``argv`` with each :data:`SIGNED_FLAGS` flag joined to its value by ``=``."""
+    out: list[str] = []
+    it = iter(argv)
+    for arg in it:
+        if arg in SIGNED_FLAGS:
+            value = next(it, None)
+            out.append(arg if value is None else f"{arg}={value}")
+        else:
+            out.append(arg)
+    return out
 
 
 def number_list(text: str) -> list[float]:
@@ -118,7 +155,7 @@ def resolve_splits(
 
 def add_bliss_arguments(parser: argparse.ArgumentParser) -> None:
     """``--lam`` and ``--topk``: one BLISS setting, the published script's by default."""
-    from ..core.scoring import DEFAULT_LAMBDA, DEFAULT_TOPK
+    from ..core.scorers.checks import DEFAULT_LAMBDA, DEFAULT_TOPK
 
     parser.add_argument(
         "--lam",
@@ -140,6 +177,59 @@ def add_exclude_argument(parser: argparse.ArgumentParser) -> None:
         "--exclude-normal-names",
         action="store_true",
         help="per split, leave dictionary entries equal to a normal class's name out of the external score",
+    )
+
+
+def add_method_arguments(parser: argparse.ArgumentParser) -> None:
+    """The knobs of NegLabel (``--negatives``, ``--groups``, ``--seed``) and the gap shift
+    (``--gap-texts``, ``--gap-delta``), as :class:`~bliss_core.core.evaluate.MethodOptions`."""
+    parser.add_argument(
+        "--negatives",
+        type=positive_whole,
+        default=None,
+        metavar="M",
+        help="NegLabel: negative labels mined from the dictionary (default 15%% of the candidates)",
+    )
+    parser.add_argument(
+        "--groups",
+        type=positive_whole,
+        default=None,
+        metavar="G",
+        help="NegLabel: groups of negatives, at most M (default 100, lowered to M when fewer)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=natural,
+        default=0,
+        help="NegLabel: seed of the permutation that groups the negatives (default 0)",
+    )
+    parser.add_argument(
+        "--gap-texts",
+        choices=["labels", "dictionary"],
+        default="labels",
+        help="gap shift: the texts the modality gap is measured to (default labels: the normal labels)",
+    )
+    parser.add_argument(
+        "--gap-delta",
+        type=finite,
+        default=None,
+        metavar="DELTA",
+        help="gap shift: how far to shift along the gap, any real (default |gap|, which closes it; "
+        "negative widens it)",
+    )
+
+
+def method_options(args: argparse.Namespace) -> Any:
+    """The :class:`~bliss_core.core.evaluate.MethodOptions` of the parsed flags."""
+    from ..core.evaluate import MethodOptions
+
+    return MethodOptions(
+        knn_k=getattr(args, "knn_k", 5),
+        negatives=args.negatives,
+        groups=args.groups,
+        seed=args.seed,
+        gap_texts=args.gap_texts,
+        gap_delta=args.gap_delta,
     )
 
 

@@ -6,14 +6,17 @@ import argparse
 import json
 import sys
 
-from ..core.scoring import DEFAULT_LAMBDA, DEFAULT_TOPK
+from ..core.evaluate import METHODS
+from ..core.scorers.checks import DEFAULT_LAMBDA, DEFAULT_TOPK
 from ..core.text import printable
 from ..errors import CommandError
 from .common import (
     add_device_argument,
     add_exclude_argument,
+    add_method_arguments,
     add_split_arguments,
     load,
+    method_options,
     number_list,
     resolve_splits,
     scoring_backend,
@@ -38,8 +41,15 @@ def add_parser(sub) -> argparse.ArgumentParser:
         default=[DEFAULT_TOPK],
         help=f"K value(s), comma-separated (default {DEFAULT_TOPK})",
     )
-    ev.add_argument("--method", choices=["bliss", "maxsim", "knn", "mcm"], default="bliss")
+    ev.add_argument(
+        "--method",
+        choices=[*METHODS, "all"],
+        default="bliss",
+        help="the score to evaluate (default bliss); all: every method side by side, one table "
+        "(--setup may then list several setups, comma-separated)",
+    )
     ev.add_argument("--knn-k", type=whole, default=5, help="neighbours for --method knn (default 5)")
+    add_method_arguments(ev)
     add_exclude_argument(ev)
     ev.add_argument(
         "--shots",
@@ -68,6 +78,8 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError("--seeds draws reference images at random, so it needs --shots N.")
     backend = scoring_backend(args.device)  # before loading: a missing GPU is said at once
     bundle = load(args.bundle)
+    if args.method == "all":
+        return _run_all(args, bundle, backend)
     splits, setup = resolve_splits(args, bundle.class_names)
     if args.method != "bliss" and not args.json and (len(args.lam) > 1 or len(args.topk) > 1):
         print(f"note: {args.method} ignores lambda and K; showing it once.", file=sys.stderr)
@@ -78,12 +90,46 @@ def run(args: argparse.Namespace) -> int:
         args.topk,
         method=args.method,
         setup=setup,
-        knn_k=args.knn_k,
         exclude_normal_names=args.exclude_normal_names,
         shots=args.shots,
         seeds=args.seeds,
         backend=backend,
+        options=method_options(args),
     )
+    if args.method != "bliss" and not args.json:
+        result = {**result, "results": result["results"][:1]}
+    return _print(args, bundle, result, format_table)
+
+
+def _run_all(args: argparse.Namespace, bundle, backend) -> int:
+    """``--method all``: every method on each setup of ``--setup`` (comma-separated) or on
+    ``--normal-sets``, one table."""
+    from ..core.research import evaluate_all, format_research_table
+
+    if len(args.lam) > 1 or len(args.topk) > 1:
+        raise CommandError("--method all takes one lambda and one K.")
+    names = [t.strip() for t in args.setup.split(",") if t.strip()] if args.setup else [None]
+    setups = []
+    for name in names:
+        splits, setup = resolve_splits(
+            argparse.Namespace(setup=name, normal_sets=args.normal_sets), bundle.class_names
+        )
+        setups.append((setup, splits))
+    result = evaluate_all(
+        bundle,
+        setups,
+        args.lam[0],
+        args.topk[0],
+        exclude_normal_names=args.exclude_normal_names,
+        shots=args.shots,
+        seeds=args.seeds,
+        backend=backend,
+        options=method_options(args),
+    )
+    return _print(args, bundle, result, format_research_table)
+
+
+def _print(args: argparse.Namespace, bundle, result: dict, table) -> int:
     result["bundle"] = {
         "path": str(args.bundle),
         "untrained": bundle.untrained,
@@ -96,7 +142,5 @@ def run(args: argparse.Namespace) -> int:
         print(
             "WARNING: this bundle was made with an UNTRAINED (random-weight) model; its numbers mean nothing."
         )
-    if args.method != "bliss":
-        result = {**result, "results": result["results"][:1]}
-    print("\n".join(printable(line) for line in format_table(result, bundle.class_names).splitlines()))
+    print("\n".join(printable(line) for line in table(result, bundle.class_names).splitlines()))
     return 0

@@ -25,7 +25,7 @@ from ..errors import EvaluationError
 from .bundle import Bundle
 from .diagnostics import bundle_clustering_stats
 from .evaluate import evaluate, normal_name_entries
-from .scoring import check_lambda
+from .scorers.checks import check_lambda
 
 __all__ = [
     "AUROC_METHODS",

@@ -23,7 +23,9 @@ from .diagnostics import avg_dict_similarity, confusion_at, threshold_at_tpr
 from .evaluate import few_shot_mask, normal_name_entries
 from .kernels import take_rows
 from .metrics import auroc, detection_metrics_and_roc, subsample_curve
-from .scoring import BlissScorer, KNNScorer, check_topk
+from .scorers.bliss import BlissScorer
+from .scorers.checks import check_topk
+from .scorers.knn import KNNScorer
 from .splits import check_normal
 
 __all__ = ["LiveScoring", "LiveView", "PreparedNormalSet"]
@@ -73,12 +75,9 @@ class PreparedNormalSet:
         self.test_idx = np.flatnonzero(~bundle.image_is_train)
         self.is_anomaly = ~np.isin(bundle.image_label[self.test_idx], self.normal)
         class_text = bundle.class_text_emb if class_text_emb is None else class_text_emb
-        self.scorer = BlissScorer(lam=0.0, topk=1, backend=backend).fit(
-            bundle.image_emb[self.train_mask],
-            bundle.image_label[self.train_mask],
-            class_text,
-            bundle.dict_text_emb,
-        )
+        self.scorer = BlissScorer(
+            class_text_emb=class_text, dict_text_emb=bundle.dict_text_emb, lam=0.0, topk=1, backend=backend
+        ).fit(bundle.image_emb[self.train_mask], bundle.image_label[self.train_mask])
         full = self.scorer.precompute(
             take_rows(bundle.image_emb, self.test_idx), max_topk=self.max_topk + len(self.excluded)
         )

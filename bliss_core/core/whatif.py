@@ -3,7 +3,7 @@
 A *label set* is a choice of normal classes of a bundle, optionally with new text for each
 class (re-encoded by a text encoder when a real or untrained model is loaded). The class's
 normal reference images stay the bundle's; only the words change. Scoring uses
-:class:`bliss_core.scoring.BlissScorer` unchanged; the verdict threshold is set on the bundle's
+:class:`bliss_core.core.scorers.BlissScorer` unchanged; the verdict threshold is set on the bundle's
 own test set so that it catches ``tpr`` of its anomalies under the same label set.
 """
 
